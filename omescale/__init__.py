@@ -1,0 +1,48 @@
+"""omescale: exact, out-of-core multiscale pyramids for OME-Zarr.
+
+The public surface::
+
+    Methods        the downsampling methods (a StrEnum)
+    downsample     one level, numpy in -> numpy out, dask in -> lazy dask out
+    pyramid        lazy list of levels, level 0 first
+    write_pyramid  an OME-Zarr image written in parallel, metadata last
+    write_labels   a label pyramid under labels/<name>
+    Scaler         drop-in for ome_zarr.scale.Scaler
+    OmescaleError  base of every error raised on bad input
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from omescale.errors import OmescaleError
+from omescale.methods import Methods
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Methods",
+    "OmescaleError",
+    "Scaler",
+    "__version__",
+    "downsample",
+    "pyramid",
+    "write_labels",
+    "write_pyramid",
+]
+
+# Heavier front doors are imported on first use so `import omescale` stays light.
+_LAZY = {
+    "downsample": "omescale.api",
+    "pyramid": "omescale.pyramid",
+    "write_pyramid": "omescale.ngff.writer",
+    "write_labels": "omescale.ngff.labels",
+    "Scaler": "omescale.scaler",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'omescale' has no attribute {name!r}")

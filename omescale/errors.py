@@ -1,0 +1,55 @@
+"""One base error for everything omescale raises on bad input.
+
+Each specific error is also a ``ValueError`` or ``TypeError`` so callers that
+already catch those keep working.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CorruptInputError",
+    "InputNotFoundError",
+    "InvalidAxesError",
+    "InvalidFactorsError",
+    "InvalidMethodError",
+    "InvalidShapeError",
+    "OmescaleError",
+    "OutputExistsError",
+    "UnsupportedDtypeError",
+]
+
+
+class OmescaleError(Exception):
+    """Base class of every error omescale raises on bad input or a bad target."""
+
+
+class InvalidMethodError(OmescaleError, ValueError):
+    """Unknown downsampling method, or an option the method does not take."""
+
+
+class InvalidFactorsError(OmescaleError, ValueError):
+    """Scale factors that are zero, negative, non-integer or larger than an axis."""
+
+
+class InvalidAxesError(OmescaleError, ValueError):
+    """Axes string of the wrong length, with unknown, repeated or misordered letters."""
+
+
+class InvalidShapeError(OmescaleError, ValueError):
+    """An array with zero-size axes or more dimensions than OME-NGFF allows."""
+
+
+class UnsupportedDtypeError(OmescaleError, TypeError):
+    """A dtype the method cannot process (complex, object, strings, bool for averages)."""
+
+
+class InputNotFoundError(OmescaleError, ValueError):
+    """The input path does not exist or holds no array or image."""
+
+
+class OutputExistsError(OmescaleError, ValueError):
+    """The output exists and is not empty, and ``overwrite`` was not given."""
+
+
+class CorruptInputError(OmescaleError, ValueError):
+    """An input chunk could not be read or decoded; the message names array and chunk."""
