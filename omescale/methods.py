@@ -1,0 +1,131 @@
+"""The downsampling methods and the table that says what each one is.
+
+Nothing here dispatches on strings: callers look a method up in ``METHOD_SPECS``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+import numpy as np
+
+from omescale.errors import InvalidMethodError, UnsupportedDtypeError
+
+__all__ = ["METHOD_SPECS", "MethodSpec", "Methods", "check_dtype", "output_dtype", "to_method"]
+
+GeometryKind = Literal["block", "resize", "zoom"]
+
+
+class Methods(StrEnum):
+    """Downsampling methods; each value is the name used on the command line."""
+
+    NEAREST = "nearest"
+    RESIZE = "resize"
+    LOCAL_MEAN = "local_mean"
+    ZOOM = "zoom"
+    GAUSSIAN = "gaussian"
+    LAPLACIAN = "laplacian"
+    MODE = "mode"
+    MIN = "min"
+    MAX = "max"
+    MEDIAN = "median"
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """What a method is: its sampling geometry, safety for labels and its reference.
+
+    ``geometry`` names the NGFF transform rule (see ``omescale.geometry.step_transform``).
+    ``windowed`` methods reduce non-overlapping f-windows and need no halo.
+    ``averaging`` methods create new values and refuse bool input.
+    ``signed_float`` methods always output floats (a band-pass image is signed).
+    """
+
+    geometry: GeometryKind
+    label_safe: bool
+    windowed: bool
+    averaging: bool
+    signed_float: bool
+    reference: str
+
+
+METHOD_SPECS: dict[Methods, MethodSpec] = {
+    Methods.NEAREST: MethodSpec(
+        "resize", True, False, False, False,
+        "skimage.transform.resize(order=0, mode='reflect', anti_aliasing=False, preserve_range=True)",
+    ),
+    Methods.RESIZE: MethodSpec(
+        "resize", False, False, True, False,
+        "skimage.transform.resize(order=1, mode='reflect', anti_aliasing=True, preserve_range=True)",
+    ),
+    Methods.LOCAL_MEAN: MethodSpec(
+        "block", False, True, True, False,
+        "skimage.transform.downscale_local_mean (partial trailing windows average existing pixels)",
+    ),
+    Methods.ZOOM: MethodSpec(
+        "zoom", False, False, True, False,
+        "scipy.ndimage.zoom(zoom=M/N, order=order, mode='reflect', grid_mode=False)",
+    ),
+    Methods.GAUSSIAN: MethodSpec(
+        "resize", False, False, True, False,
+        "skimage.transform.pyramid_reduce(sigma=2f/6, order=1, mode='reflect', preserve_range=True)",
+    ),
+    Methods.LAPLACIAN: MethodSpec(
+        "resize", False, False, True, True,
+        "skimage.transform.pyramid_laplacian (G_k - smooth(G_k))",
+    ),
+    Methods.MODE: MethodSpec(
+        "block", True, True, False, False,
+        "most frequent value per window, ties to the smallest (partial windows as local_mean)",
+    ),
+    Methods.MIN: MethodSpec(
+        "block", True, True, False, False, "skimage.measure.block_reduce(func=np.min)"
+    ),
+    Methods.MAX: MethodSpec(
+        "block", True, True, False, False, "skimage.measure.block_reduce(func=np.max)"
+    ),
+    Methods.MEDIAN: MethodSpec(
+        "block", False, True, True, False, "skimage.measure.block_reduce(func=np.median)"
+    ),
+}
+
+
+def to_method(method: str | Methods) -> Methods:
+    """Return ``method`` as a ``Methods`` member, or raise naming the valid choices."""
+    try:
+        return Methods(method)
+    except ValueError:
+        choices = ", ".join(m.value for m in Methods)
+        raise InvalidMethodError(
+            f"unknown method {method!r}; choose one of: {choices}"
+        ) from None
+
+
+def check_dtype(method: Methods, dtype: np.dtype) -> np.dtype:
+    """Refuse dtypes the method cannot process; return the dtype as ``np.dtype``."""
+    dtype = np.dtype(dtype)
+    kind = dtype.kind
+    if kind not in "biuf":
+        raise UnsupportedDtypeError(
+            f"dtype {dtype} is not supported: use an integer, float or (for label-safe "
+            "methods) bool image"
+        )
+    if kind == "b" and METHOD_SPECS[method].averaging:
+        raise UnsupportedDtypeError(
+            f"method {method.value!r} averages pixel values and cannot take a bool image; "
+            "use 'nearest', 'mode', 'min' or 'max'"
+        )
+    return dtype
+
+
+def output_dtype(method: Methods | str, dtype: np.dtype) -> np.dtype:
+    """The dtype of a level: the input's, float16 -> float32, float for band-pass output."""
+    method = to_method(method)
+    dtype = check_dtype(method, dtype)
+    if METHOD_SPECS[method].signed_float:
+        return np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
+    if dtype == np.float16:
+        return np.dtype(np.float32)
+    return dtype
