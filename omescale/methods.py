@@ -5,13 +5,15 @@ Nothing here dispatches on strings: callers look a method up in ``METHOD_SPECS``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
 from omescale.errors import InvalidMethodError, UnsupportedDtypeError
+from omescale.kernels import build
 
 __all__ = ["METHOD_SPECS", "MethodSpec", "Methods", "check_dtype", "output_dtype", "to_method"]
 
@@ -49,45 +51,60 @@ class MethodSpec:
     averaging: bool
     signed_float: bool
     reference: str
+    kernel: Callable[..., Any]
+    takes_order: bool = False
 
 
 METHOD_SPECS: dict[Methods, MethodSpec] = {
     Methods.NEAREST: MethodSpec(
         "resize", True, False, False, False,
-        "skimage.transform.resize(order=0, mode='reflect', anti_aliasing=False, preserve_range=True)",
+        "skimage.transform.resize(order=0, mode='reflect', anti_aliasing=False, "
+        "preserve_range=True)",
+        build.nearest_kernel,
     ),
     Methods.RESIZE: MethodSpec(
         "resize", False, False, True, False,
-        "skimage.transform.resize(order=1, mode='reflect', anti_aliasing=True, preserve_range=True)",
+        "skimage.transform.resize(order=1, mode='reflect', anti_aliasing=True, "
+        "preserve_range=True)",
+        build.resize_kernel,
     ),
     Methods.LOCAL_MEAN: MethodSpec(
         "block", False, True, True, False,
         "skimage.transform.downscale_local_mean (partial trailing windows average existing pixels)",
+        build.mean_kernel,
     ),
     Methods.ZOOM: MethodSpec(
         "zoom", False, False, True, False,
         "scipy.ndimage.zoom(zoom=M/N, order=order, mode='reflect', grid_mode=False)",
+        build.zoom_kernel, takes_order=True,
     ),
     Methods.GAUSSIAN: MethodSpec(
         "resize", False, False, True, False,
-        "skimage.transform.pyramid_reduce(sigma=2f/6, order=1, mode='reflect', preserve_range=True)",
+        "skimage.transform.pyramid_reduce(sigma=2f/6, order=1, mode='reflect', "
+        "preserve_range=True)",
+        build.gaussian_kernel,
     ),
     Methods.LAPLACIAN: MethodSpec(
         "resize", False, False, True, True,
         "skimage.transform.pyramid_laplacian (G_k - smooth(G_k))",
+        build.laplacian_kernel,
     ),
     Methods.MODE: MethodSpec(
         "block", True, True, False, False,
         "most frequent value per window, ties to the smallest (partial windows as local_mean)",
+        build.mode_kernel,
     ),
     Methods.MIN: MethodSpec(
-        "block", True, True, False, False, "skimage.measure.block_reduce(func=np.min)"
+        "block", True, True, False, False, "skimage.measure.block_reduce(func=np.min)",
+        build.min_kernel,
     ),
     Methods.MAX: MethodSpec(
-        "block", True, True, False, False, "skimage.measure.block_reduce(func=np.max)"
+        "block", True, True, False, False, "skimage.measure.block_reduce(func=np.max)",
+        build.max_kernel,
     ),
     Methods.MEDIAN: MethodSpec(
-        "block", False, True, True, False, "skimage.measure.block_reduce(func=np.median)"
+        "block", False, True, True, False, "skimage.measure.block_reduce(func=np.median)",
+        build.median_kernel,
     ),
 }
 

@@ -1,0 +1,114 @@
+"""The graph layer: one task per output block.
+
+Aligned case (every region is exactly one input chunk, as for window methods on chunks that are
+multiples of the factor): a ``map_blocks`` over the input, no copies. Otherwise each task
+assembles its region from the parts of the input chunks it overlaps and runs the kernel there.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import product
+from typing import Any
+
+import dask.array as da
+import numpy as np
+from dask.array.core import normalize_chunks
+from dask.base import tokenize
+from dask.highlevelgraph import HighLevelGraph
+
+from omescale.lift.regions import AxisBlock, plan_axis
+
+__all__ = ["lift_kernel", "output_chunks"]
+
+
+def output_chunks(
+    in_chunks: Sequence[Sequence[int]],
+    out_shape: Sequence[int],
+    factors: Sequence[int],
+    chunks: Sequence[int] | None = None,
+) -> tuple[tuple[int, ...], ...]:
+    """Output chunking: ``chunks`` if given, else the input's first chunk size over the factor."""
+    if chunks is None:
+        chunks = tuple(
+            max(1, math.ceil(c[0] / f)) for c, f in zip(in_chunks, factors, strict=True)
+        )
+    return normalize_chunks(tuple(chunks), tuple(out_shape))
+
+
+@dataclass(frozen=True)
+class RegionSpec:
+    """What one task needs besides the input blocks: where its region is and its parts."""
+
+    shape: tuple[int, ...]
+    starts: tuple[int, ...]
+    out: tuple[tuple[int, int], ...]
+    sources: tuple[tuple[slice, ...], ...]
+    targets: tuple[tuple[slice, ...], ...]
+
+
+def _assemble(blocks: list[np.ndarray], spec: RegionSpec) -> np.ndarray:
+    if len(blocks) == 1:
+        return blocks[0][spec.sources[0]]
+    region = np.empty(spec.shape, dtype=blocks[0].dtype)
+    for block, src, dst in zip(blocks, spec.sources, spec.targets, strict=True):
+        region[dst] = block[src]
+    return region
+
+
+def _run_region(kernel: Any, blocks: list[np.ndarray], spec: RegionSpec) -> np.ndarray:
+    return kernel(_assemble(blocks, spec), spec.starts, spec.out)
+
+
+def _run_aligned(block: np.ndarray, kernel: Any, block_info: dict | None = None) -> np.ndarray:
+    starts = tuple(lo for lo, _ in block_info[0]["array-location"])
+    out = tuple(tuple(r) for r in block_info[None]["array-location"])
+    return kernel(block, starts, out)
+
+
+def lift_kernel(
+    x: da.Array,
+    kernel: Any,
+    out_shape: Sequence[int],
+    out_chunks: tuple[tuple[int, ...], ...],
+    dtype: np.dtype,
+    name: str = "omescale",
+) -> da.Array:
+    """A lazy array of ``out_shape``: block ``b`` is ``kernel`` on the input region it reaches."""
+    axes = [
+        plan_axis(lambda o0, o1, a=a: kernel.reach(a, o0, o1), out_chunks[a], x.chunks[a])
+        for a in range(x.ndim)
+    ]
+    token = f"{name}-{tokenize(x, kernel, out_chunks)}"
+    if all(b.whole_chunk and b.parts[0][0] == i for ax in axes for i, b in enumerate(ax)) and all(
+        len(ax) == len(c) for ax, c in zip(axes, x.chunks, strict=True)
+    ):
+        return da.map_blocks(
+            _run_aligned, x, kernel=kernel, chunks=out_chunks, dtype=dtype, name=token,
+            meta=np.empty((0,) * x.ndim, dtype=dtype),
+        )
+    graph = {
+        (token, *index): _task(x.name, kernel, [ax[i] for ax, i in zip(axes, index, strict=True)])
+        for index in product(*(range(len(ax)) for ax in axes))
+    }
+    layer = HighLevelGraph.from_collections(token, graph, dependencies=[x])
+    return da.Array(layer, token, chunks=out_chunks, dtype=dtype,
+                    meta=np.empty((0,) * x.ndim, dtype=dtype))
+
+
+def _task(name: str, kernel: Any, blocks: list[AxisBlock]) -> tuple:
+    keys, sources, targets = [], [], []
+    for parts in product(*(b.parts for b in blocks)):
+        keys.append((name, *(p[0] for p in parts)))
+        sources.append(tuple(p[1] for p in parts))
+        targets.append(tuple(p[2] for p in parts))
+    spec = RegionSpec(
+        shape=tuple(b.region[1] - b.region[0] for b in blocks),
+        starts=tuple(b.region[0] for b in blocks),
+        out=tuple(b.out for b in blocks),
+        sources=tuple(sources),
+        targets=tuple(targets),
+    )
+    return (_run_region, kernel, keys, spec)

@@ -1,0 +1,57 @@
+"""Per-axis plans: which input chunks (and which parts of them) each output chunk reads.
+
+Everything here is one-dimensional, so planning costs O(chunks per axis), not O(blocks).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import accumulate
+
+__all__ = ["AxisBlock", "plan_axis"]
+
+
+@dataclass(frozen=True)
+class AxisBlock:
+    """One output chunk along one axis and the input it reads.
+
+    ``out`` is the output range, ``region`` the input range ``[lo, hi)``; ``parts`` lists
+    ``(input chunk index, slice within that chunk, slice within the region)``.
+    """
+
+    out: tuple[int, int]
+    region: tuple[int, int]
+    parts: tuple[tuple[int, slice, slice], ...]
+
+    @property
+    def whole_chunk(self) -> bool:
+        """True when the region is exactly one input chunk."""
+        return len(self.parts) == 1 and self.parts[0][1] == slice(None)
+
+
+def _offsets(chunks: Sequence[int]) -> list[int]:
+    return [0, *accumulate(chunks)]
+
+
+def plan_axis(
+    reach: Callable[[int, int], tuple[int, int]],
+    out_chunks: Sequence[int],
+    in_chunks: Sequence[int],
+) -> list[AxisBlock]:
+    """Plan every output chunk of one axis against the input chunks of that axis."""
+    in_offsets = _offsets(in_chunks)
+    blocks = []
+    for o0, o1 in zip(_offsets(out_chunks)[:-1], _offsets(out_chunks)[1:], strict=True):
+        lo, hi = reach(o0, o1)
+        first = bisect.bisect_right(in_offsets, lo) - 1
+        last = bisect.bisect_left(in_offsets, hi) - 1
+        parts = []
+        for j in range(first, last + 1):
+            c0, c1 = in_offsets[j], in_offsets[j + 1]
+            a, b = max(lo, c0), min(hi, c1)
+            src = slice(None) if (a, b) == (c0, c1) else slice(a - c0, b - c0)
+            parts.append((j, src, slice(a - lo, b - lo)))
+        blocks.append(AxisBlock((o0, o1), (lo, hi), tuple(parts)))
+    return blocks
