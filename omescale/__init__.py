@@ -16,8 +16,10 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
+from omescale.api import downsample
 from omescale.errors import OmescaleError
 from omescale.methods import Methods
+from omescale.pyramid import pyramid  # binds the function over the submodule of that name
 
 __version__ = "0.1.0"
 
@@ -34,8 +36,6 @@ __all__ = [
 
 # Heavier front doors are imported on first use so `import omescale` stays light.
 _LAZY = {
-    "downsample": "omescale.api",
-    "pyramid": "omescale.pyramid",
     "write_pyramid": "omescale.ngff.writer",
     "write_labels": "omescale.ngff.labels",
     "Scaler": "omescale.scaler",

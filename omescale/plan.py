@@ -1,0 +1,246 @@
+"""The plan of a pyramid: axes, per-level factors, shapes, chunks and NGFF transforms.
+
+Pure bookkeeping on shapes; nothing here touches pixels. ``plan_pyramid`` is what the writer,
+the command line's ``--dry-run`` and ``pyramid()`` share.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from omescale.axes import space_axes, validate_axes
+from omescale.errors import InvalidFactorsError
+from omescale.geometry import level_shape, step_transform
+from omescale.methods import METHOD_SPECS, Methods, output_dtype, to_method
+from omescale.validate import check_shape
+
+__all__ = ["LevelPlan", "PyramidPlan", "default_chunks", "plan_pyramid"]
+
+# Default storage chunk: 512 x 512 in y/x and ~8 MiB per chunk.
+_CHUNK_XY = 512
+_CHUNK_BYTES = 8 * 2**20
+
+
+@dataclass(frozen=True)
+class LevelPlan:
+    """One level: its shape, step and cumulative factors, storage chunks and NGFF transform."""
+
+    shape: tuple[int, ...]
+    factors: tuple[int, ...]
+    cumulative: tuple[int, ...]
+    chunks: tuple[int, ...]
+    scale: tuple[float, ...]
+    translation: tuple[float, ...]
+
+    @property
+    def chunk_count(self) -> int:
+        return math.prod(math.ceil(n / c) for n, c in zip(self.shape, self.chunks, strict=True))
+
+
+@dataclass(frozen=True)
+class PyramidPlan:
+    """Everything about a pyramid that does not need its pixels."""
+
+    axes: str
+    method: Methods
+    dtype: np.dtype
+    levels: tuple[LevelPlan, ...]
+    units: dict[str, str] = field(default_factory=dict)
+    order: int | None = None
+
+    def nbytes(self, level: int) -> int:
+        return math.prod(self.levels[level].shape) * self.dtype.itemsize
+
+
+def default_chunks(shape: Sequence[int], axes: str, itemsize: int) -> tuple[int, ...]:
+    """512 in y and x, z filled up to ~8 MiB, 1 for t and c; never larger than the shape."""
+    chunks = []
+    for n, a in zip(shape, axes, strict=True):
+        if a in "yx":
+            chunks.append(min(n, _CHUNK_XY))
+        elif a == "z":
+            chunks.append(min(n, max(1, _CHUNK_BYTES // (_CHUNK_XY * _CHUNK_XY * itemsize))))
+        else:
+            chunks.append(1)
+    return tuple(chunks)
+
+
+def _level_chunks(chunks: Sequence[int], shape: Sequence[int]) -> tuple[int, ...]:
+    return tuple(min(c, n) for c, n in zip(chunks, shape, strict=True))
+
+
+def _cumulative_from_spec(spec: object, axes: str, level: int) -> tuple[int, ...]:
+    """One level's cumulative factors from an int (y and x) or a dict of axis -> factor."""
+    if isinstance(spec, Mapping):
+        unknown = sorted(set(spec) - set(axes))
+        if unknown:
+            raise InvalidFactorsError(
+                f"scale factor of level {level} names axes {unknown} that are not in {axes!r}"
+            )
+        values = {a: spec.get(a, 1) for a in axes}
+    else:
+        values = {a: (spec if a in "yx" else 1) for a in axes}
+    out = []
+    for a in axes:
+        v = values[a]
+        if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating):
+            raise InvalidFactorsError(f"scale factor {v!r} of level {level} is not a number")
+        if not float(v).is_integer() or v < 1:
+            raise InvalidFactorsError(
+                f"scale factor {v!r} on axis {a!r} of level {level} must be an integer >= 1"
+            )
+        if a in "tc" and v != 1:
+            raise InvalidFactorsError(
+                f"axis {a!r} is not a space axis and cannot be downsampled (level {level})"
+            )
+        out.append(int(v))
+    return tuple(out)
+
+
+def _steps_from_scale_factors(
+    scale_factors: Sequence[object], axes: str
+) -> list[tuple[int, ...]]:
+    if isinstance(scale_factors, (str, bytes)) or not isinstance(scale_factors, Sequence):
+        raise InvalidFactorsError(
+            f"scale_factors must be a list (one entry per level), got {scale_factors!r}"
+        )
+    steps, previous = [], (1,) * len(axes)
+    for level, spec in enumerate(scale_factors, start=1):
+        cumulative = _cumulative_from_spec(spec, axes, level)
+        step = []
+        for a, c, p in zip(axes, cumulative, previous, strict=True):
+            if c % p:
+                raise InvalidFactorsError(
+                    f"scale factor {c} on axis {a!r} of level {level} is not an integer multiple "
+                    f"of the previous level's {p}"
+                )
+            step.append(c // p)
+        steps.append(tuple(step))
+        previous = cumulative
+    return steps
+
+
+def _default_step(
+    shape: Sequence[int], axes: str, sizes: Mapping[str, float] | None, z_told: bool
+) -> tuple[int, ...]:
+    """Halve y and x; z too when asked, or when z stays no coarser than the next xy size."""
+    step = []
+    for n, a in zip(shape, axes, strict=True):
+        f = 1
+        if a in "yx":
+            f = 2
+        elif a == "z" and sizes is not None:
+            xy_next = 2 * min(sizes.get("y", 1.0), sizes.get("x", 1.0))
+            f = 2 if 2 * sizes.get("z", 1.0) <= xy_next else 1
+        elif a == "z" and z_told:
+            f = 2
+        step.append(min(f, n))
+    return tuple(step)
+
+
+def plan_pyramid(
+    shape: Sequence[int],
+    dtype: np.dtype,
+    *,
+    axes: str | None = None,
+    scale_factors: Sequence[object] | None = None,
+    method: str | Methods = "resize",
+    max_layer: int | None = None,
+    chunks: Sequence[int] | int | None = None,
+    input_chunks: Sequence[int] | None = None,
+    physical_sizes: Mapping[str, float] | None = None,
+    units: Mapping[str, str] | None = None,
+    order: int | None = None,
+) -> PyramidPlan:
+    """Plan a pyramid; see ``docs/decisions.md`` for the level rules.
+
+    ``max_layer`` is the index of the last level (ome-zarr's meaning: 4 gives levels 0-4).
+    """
+    method = to_method(method)
+    shape = check_shape(shape)
+    axes = validate_axes(axes, len(shape))
+    out_dtype = output_dtype(method, np.dtype(dtype))
+    if max_layer is not None and (isinstance(max_layer, bool) or int(max_layer) != max_layer
+                                  or max_layer < 0):
+        raise InvalidFactorsError(f"max_layer must be an integer >= 0, got {max_layer!r}")
+    base_chunks = _chunks_for(chunks, input_chunks, shape, axes, out_dtype.itemsize)
+    sizes = {a: float(physical_sizes.get(a, 1.0)) for a in axes} if physical_sizes else None
+    for a, s in (sizes or {}).items():
+        if not s > 0:
+            raise InvalidFactorsError(f"physical size of axis {a!r} must be > 0, got {s}")
+    steps = None if scale_factors is None else _steps_from_scale_factors(scale_factors, axes)
+    if steps is not None and max_layer is not None:
+        steps = steps[: int(max_layer)]
+
+    kind = METHOD_SPECS[method].geometry
+    scale = tuple(sizes[a] if sizes else 1.0 for a in axes)
+    translation = (0.0,) * len(axes)
+    ones = (1,) * len(axes)
+    levels = [LevelPlan(shape, ones, ones, _level_chunks(base_chunks, shape), scale, translation)]
+    spatial = space_axes(axes)
+    while True:
+        last = levels[-1]
+        if steps is not None:
+            if len(levels) > len(steps):
+                break
+            step = steps[len(levels) - 1]
+        else:
+            # Stop once y and x fit in one chunk (z only shrinks alongside them).
+            fits = all(last.shape[a] <= base_chunks[a] for a in spatial if axes[a] in "yx")
+            if fits or (max_layer is not None and len(levels) > max_layer):
+                break
+            level_sizes = dict(zip(axes, last.scale, strict=True)) if sizes else None
+            step = _default_step(last.shape, axes, level_sizes, z_told=False)
+            if all(f == 1 for f in step):
+                break
+        for a, f, n in zip(axes, step, last.shape, strict=True):
+            if f > n:
+                raise InvalidFactorsError(
+                    f"scale factor {f} on axis {a!r} of level {len(levels)} is larger than "
+                    f"that axis ({n} pixels)"
+                )
+        new_shape = level_shape(last.shape, step)
+        pairs = [
+            step_transform(kind, f, n, m, s, t)
+            for f, n, m, s, t in zip(
+                step, last.shape, new_shape, last.scale, last.translation, strict=True
+            )
+        ]
+        levels.append(
+            LevelPlan(
+                shape=new_shape,
+                factors=step,
+                cumulative=tuple(c * f for c, f in zip(last.cumulative, step, strict=True)),
+                chunks=_level_chunks(base_chunks, new_shape),
+                scale=tuple(p[0] for p in pairs),
+                translation=tuple(p[1] for p in pairs),
+            )
+        )
+    return PyramidPlan(axes, method, out_dtype, tuple(levels), dict(units or {}), order)
+
+
+def _chunks_for(
+    chunks: Sequence[int] | int | None,
+    input_chunks: Sequence[int] | None,
+    shape: Sequence[int],
+    axes: str,
+    itemsize: int,
+) -> tuple[int, ...]:
+    if chunks is None:
+        if input_chunks is not None:
+            return _level_chunks(input_chunks, shape)
+        return default_chunks(shape, axes, itemsize)
+    if isinstance(chunks, int | np.integer):
+        chunks = tuple(int(chunks) if a in "zyx" else 1 for a in axes)
+    chunks = tuple(chunks)
+    if len(chunks) != len(shape) or any(
+        isinstance(c, bool) or not isinstance(c, int | np.integer) or c < 1 for c in chunks
+    ):
+        raise InvalidFactorsError(
+            f"chunks must be one positive integer per axis ({axes!r}), got {chunks!r}"
+        )
+    return _level_chunks(chunks, shape)

@@ -1,0 +1,122 @@
+"""Lazy pyramids: level k+1 is computed from level k inside one graph, so the base is read once.
+
+``gaussian`` chains on the stored (dtype-cast) levels, as ``pyramid_reduce`` applied to each
+level would; ``laplacian`` keeps the float gaussian chain ``G_k`` and stores ``G_k - smooth(G_k)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import dask.array as da
+import numpy as np
+
+from omescale.api import _as_array, level_kernel
+from omescale.kernels import build
+from omescale.lift import lift_kernel, output_chunks
+from omescale.methods import Methods, check_dtype
+from omescale.plan import PyramidPlan, plan_pyramid
+
+__all__ = ["levels_from_plan", "pyramid"]
+
+
+def _apply(kernel: Any, x: np.ndarray | da.Array, out_shape, chunks, dtype, name: str):
+    if isinstance(x, np.ndarray):
+        return kernel(x, (0,) * x.ndim, tuple((0, m) for m in out_shape))
+    out_chunks = output_chunks(x.chunks, out_shape, (1,) * x.ndim, chunks)
+    return lift_kernel(x, kernel, out_shape, out_chunks, dtype, name=name)
+
+
+def _rechunk_level0(x: np.ndarray | da.Array, dtype: np.dtype, block: Sequence[int] | None):
+    if x.dtype != dtype:
+        x = x.astype(dtype)
+    if isinstance(x, da.Array) and block is not None:
+        x = x.rechunk(tuple(block))
+    return x
+
+
+def levels_from_plan(
+    image: Any, plan: PyramidPlan, *, block_shapes: Sequence[Sequence[int]] | None = None
+) -> list[np.ndarray | da.Array]:
+    """The levels of ``plan`` from ``image``, level 0 first.
+
+    ``block_shapes[k]`` is the dask block shape of level k (the writer passes the storage chunk
+    or shard shape so that one task writes one storage object). numpy in, numpy out.
+    """
+    x = _as_array(image)
+    check_dtype(plan.method, x.dtype)
+    blocks = list(block_shapes) if block_shapes is not None else [lv.chunks for lv in plan.levels]
+    if plan.method == Methods.LAPLACIAN:
+        return _laplacian_levels(x, plan, blocks)
+    levels = [_rechunk_level0(x, plan.dtype, blocks[0])]
+    for k, lv in enumerate(plan.levels[1:], start=1):
+        prev = levels[-1]
+        kernel = level_kernel(plan.method, prev.shape, lv.factors, plan.dtype, plan.order)
+        levels.append(_apply(kernel, prev, lv.shape, blocks[k], plan.dtype, f"{plan.method}-{k}"))
+    return levels
+
+
+def _laplacian_levels(x, plan: PyramidPlan, blocks) -> list:
+    work = np.dtype(np.float64)
+    factors = [lv.factors for lv in plan.levels[1:]]
+    first = factors[0] if factors else (1,) * x.ndim
+    band0 = build.bandpass_kernel(x.shape, first, plan.dtype)
+    levels = [_apply(band0, x, x.shape, blocks[0], plan.dtype, "laplacian-0")]
+    g = x
+    for k, lv in enumerate(plan.levels[1:], start=1):
+        band = build.laplacian_kernel(g.shape, lv.factors, plan.dtype)
+        levels.append(_apply(band, g, lv.shape, blocks[k], plan.dtype, f"laplacian-{k}"))
+        if k < len(plan.levels) - 1:
+            step = build.gaussian_kernel(g.shape, lv.factors, work)
+            g = _apply(step, g, lv.shape, blocks[k], work, f"gaussian-chain-{k}")
+    return levels
+
+
+def pyramid(
+    image: Any,
+    scale_factors: Sequence[object] | None = None,
+    *,
+    method: str | Methods = "resize",
+    axes: str | None = None,
+    max_layer: int | None = None,
+    chunks: Sequence[int] | int | None = None,
+    physical_sizes: Mapping[str, float] | None = None,
+    order: int | None = None,
+) -> list[np.ndarray | da.Array]:
+    """A multiscale pyramid of ``image``, level 0 first; lazy for dask input.
+
+    Parameters
+    ----------
+    image : numpy or dask array (or zarr array), 2 to 5 dimensions
+    scale_factors : list, optional
+        One entry per level after level 0: an int (cumulative factor on y and x) or a dict of
+        axis -> cumulative factor. Default: halve y and x until they fit in one chunk; z only
+        when ``physical_sizes`` show it finer than the level's x/y pixel size.
+    method : str or Methods
+        Downsampling method (see ``omescale.Methods``).
+    axes : str, optional
+        OME-NGFF axes, e.g. ``"czyx"``; inferred from the number of dimensions by default.
+    max_layer : int, optional
+        Index of the last level (ome-zarr's meaning).
+    chunks : int or sequence of int, optional
+        Block shape of the lazy levels (default: the input's chunks, or 512 in y/x).
+    physical_sizes : dict, optional
+        Axis -> pixel size of level 0; used for the anisotropy-aware default.
+    order : int, optional
+        Spline order for ``zoom``.
+
+    Examples
+    --------
+    >>> import numpy as np, omescale
+    >>> [lv.shape for lv in omescale.pyramid(np.zeros((64, 48), np.uint8), [2, 4])]
+    [(64, 48), (32, 24), (16, 12)]
+    """
+    x = _as_array(image)
+    input_chunks = tuple(c[0] for c in x.chunks) if isinstance(x, da.Array) else None
+    plan = plan_pyramid(
+        x.shape, x.dtype, axes=axes, scale_factors=scale_factors, method=method,
+        max_layer=max_layer, chunks=chunks, input_chunks=input_chunks,
+        physical_sizes=physical_sizes, order=order,
+    )
+    return levels_from_plan(x, plan)
