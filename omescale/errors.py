@@ -12,9 +12,12 @@ __all__ = [
     "InvalidAxesError",
     "InvalidFactorsError",
     "InvalidMethodError",
+    "InvalidOptionError",
     "InvalidShapeError",
     "OmescaleError",
     "OutputExistsError",
+    "OutputInsideInputError",
+    "OutputLockedError",
     "UnsupportedDtypeError",
 ]
 
@@ -53,3 +56,15 @@ class OutputExistsError(OmescaleError, ValueError):
 
 class CorruptInputError(OmescaleError, ValueError):
     """An input chunk could not be read or decoded; the message names array and chunk."""
+
+
+class OutputInsideInputError(OmescaleError, ValueError):
+    """The output lies inside the input (or would delete it when overwritten)."""
+
+
+class OutputLockedError(OutputExistsError):
+    """Another live omescale writer holds the target's lock."""
+
+
+class InvalidOptionError(OmescaleError, ValueError):
+    """A writer option that is not allowed (zarr format, shards, conflicting flags)."""

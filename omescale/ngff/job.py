@@ -1,0 +1,150 @@
+"""One pyramid write: arrays first, then every chunk, then the multiscales metadata last.
+
+Shared by ``write_pyramid``, ``add_levels`` and ``write_labels``. While data is being written
+the group carries an ``omescale`` marker attribute and no complete multiscales listing of the
+new levels; the final task replaces the group attributes in one atomic object write.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dask
+import dask.array as da
+import zarr
+from dask.delayed import Delayed
+
+from omescale.errors import InvalidOptionError, OutputExistsError
+from omescale.ngff.store import release_lock, remove_partials
+from omescale.ngff.tasks import missing_blocks, write_all, write_blocks
+from omescale.plan import PyramidPlan
+
+__all__ = ["MARKER", "LevelLayout", "finish", "open_arrays", "storage_layout", "write_graph"]
+
+MARKER = {
+    "omescale": {
+        "status": "incomplete",
+        "note": "omescale is writing this pyramid; resume=True finishes an interrupted write",
+    }
+}
+
+
+@dataclass(frozen=True)
+class LevelLayout:
+    """Storage of one level: chunk shape and (zarr 3) shard shape or ``None``."""
+
+    chunks: tuple[int, ...]
+    shards: tuple[int, ...] | None
+
+    @property
+    def block(self) -> tuple[int, ...]:
+        """The shape one task writes: the shard when sharding, else the chunk."""
+        return self.shards or self.chunks
+
+
+def _shard_shape(shards: Sequence[int] | int, axes: str, chunks: tuple[int, ...]):
+    if isinstance(shards, int):
+        shards = tuple(shards if a in "zyx" else c for a, c in zip(axes, chunks, strict=True))
+    shards = tuple(shards)
+    if len(shards) != len(chunks) or any(
+        not isinstance(s, int) or s < c or s % c for s, c in zip(shards, chunks, strict=True)
+    ):
+        raise InvalidOptionError(
+            f"shards {shards!r} must give one integer per axis ({axes!r}), each a multiple of "
+            f"the chunk shape {chunks}"
+        )
+    return shards
+
+
+def storage_layout(
+    plan: PyramidPlan, shards: Sequence[int] | int | None, zarr_format: int
+) -> list[LevelLayout]:
+    """Chunks (from the plan) and shards of every level; shards are clipped to each level."""
+    if zarr_format not in (2, 3):
+        raise InvalidOptionError(f"zarr_format must be 2 or 3, not {zarr_format!r}")
+    if shards is not None and zarr_format == 2:
+        raise InvalidOptionError("sharding needs zarr_format=3 (NGFF 0.5)")
+    base = None if shards is None else _shard_shape(shards, plan.axes, plan.levels[0].chunks)
+    out = []
+    for lv in plan.levels:
+        if base is None:
+            out.append(LevelLayout(lv.chunks, None))
+            continue
+        whole = tuple(math.ceil(n / c) * c for n, c in zip(lv.shape, lv.chunks, strict=True))
+        out.append(LevelLayout(lv.chunks, tuple(min(s, w) for s, w in zip(base, whole,
+                                                                             strict=True))))
+    return out
+
+
+def _create(group: zarr.Group, path: str, shape, dtype, layout: LevelLayout, axes: str):
+    extra: dict[str, Any] = {}
+    if group.metadata.zarr_format == 3:
+        extra["dimension_names"] = list(axes)
+        extra["shards"] = layout.shards
+    else:
+        extra["chunk_key_encoding"] = {"name": "v2", "separator": "/"}
+    return group.create_array(path, shape=shape, dtype=dtype, chunks=layout.chunks,
+                              fill_value=0, **extra)
+
+
+def _check_existing(array: zarr.Array, shape, dtype, layout: LevelLayout, where: str) -> None:
+    found = (array.shape, array.dtype, array.chunks, array.shards)
+    wanted = (tuple(shape), dtype, layout.chunks, layout.shards)
+    if found != wanted:
+        raise OutputExistsError(
+            f"cannot resume {where}: it holds shape/dtype/chunks/shards {found} but this write "
+            f"plans {wanted}; pass overwrite=True to start again"
+        )
+
+
+def open_arrays(
+    group: zarr.Group, plan: PyramidPlan, layouts: Sequence[LevelLayout],
+    paths: Sequence[str], *, first: int, resume: bool, where: str,
+) -> list[zarr.Array | None]:
+    """Create (or, on resume, reopen and check) the arrays of levels ``first`` onwards."""
+    arrays: list[zarr.Array | None] = [None] * first
+    for k in range(first, len(plan.levels)):
+        lv, layout, path = plan.levels[k], layouts[k], paths[k]
+        if resume and path in group:
+            array = group[path]
+            _check_existing(array, lv.shape, plan.dtype, layout, f"{where}/{path}")
+        else:
+            array = _create(group, path, lv.shape, plan.dtype, layout, plan.axes)
+        arrays.append(array)
+    return arrays
+
+
+def write_graph(
+    levels: Sequence[da.Array], arrays: Sequence[zarr.Array | None], *, resume: bool
+) -> list[da.Array]:
+    """One lazy count per written level; on resume only missing storage objects are written."""
+    counts = []
+    for level, array in zip(levels, arrays, strict=True):
+        if array is None:
+            continue
+        if resume:
+            remove_partials(array.store, f"{array.path}/")
+            counts.append(write_blocks(level, array, missing_blocks(array)))
+        else:
+            counts.append(write_all(level, array))
+    return counts
+
+
+def _finalize(counts: Sequence[int], group: zarr.Group, attrs: Mapping[str, Any],
+              lock: tuple[str, str] | None) -> int:
+    """The last task: replace the group attributes (one atomic object), then unlock."""
+    group.attrs.put(dict(attrs))
+    if lock is not None:
+        release_lock(group.store, lock[1], lock[0])
+    return int(sum(counts))
+
+
+def finish(
+    counts: Sequence[da.Array], group: zarr.Group, attrs: Mapping[str, Any],
+    lock: tuple[str, str] | None,
+) -> Delayed:
+    """One Delayed that writes the metadata after every data task; its value is the count."""
+    return dask.delayed(_finalize, pure=False)(list(counts), group, dict(attrs), lock)

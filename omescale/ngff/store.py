@@ -1,0 +1,236 @@
+"""Output targets: open a path, URL or zarr store, check it is safe to write, and lock it.
+
+Safety rules (SPEC §5, §9): a non-empty target is refused unless ``overwrite`` (or ``resume``);
+an output inside the input is always refused; an overwrite that would delete the input is
+refused; a second live writer is refused by an exclusive lock object holding the writer's pid.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from zarr.abc.store import Store
+from zarr.core.buffer import default_buffer_prototype
+from zarr.core.sync import sync
+from zarr.storage import FsspecStore, LocalStore
+
+from omescale.errors import (
+    InvalidOptionError,
+    OutputExistsError,
+    OutputInsideInputError,
+    OutputLockedError,
+)
+
+__all__ = [
+    "LOCK_KEY",
+    "Target",
+    "acquire_lock",
+    "check_not_inside",
+    "clear_store",
+    "is_empty",
+    "list_keys",
+    "location_of",
+    "lock_key",
+    "open_target",
+    "release_lock",
+    "remove_partials",
+]
+
+LOCK_KEY = ".omescale-lock"
+_PARTIAL = ".partial"  # suffix of LocalStore's temporary files (atomic write via rename)
+
+
+@dataclass(frozen=True)
+class Target:
+    """An opened output: the zarr store and a location string for messages and checks."""
+
+    store: Store
+    location: str
+
+
+def _is_url(path: str) -> bool:
+    return "://" in path and not path.startswith("file://")
+
+
+def open_store(
+    store: Any, *, storage_options: dict | None = None, read_only: bool = False
+) -> Store:
+    """A zarr ``Store`` for a path, an fsspec URL (``s3://``, ``memory://`` ...) or a store."""
+    if isinstance(store, Store):
+        return store
+    path = os.fspath(store)
+    if _is_url(path):
+        return FsspecStore.from_url(path, storage_options=storage_options, read_only=read_only)
+    path = path.removeprefix("file://")
+    return LocalStore(os.path.abspath(path), read_only=read_only)
+
+
+def location_of(store: Store) -> str:
+    """A normalised location: a real local path, ``protocol://path``, or the store's repr."""
+    if isinstance(store, LocalStore):
+        return os.path.realpath(store.root)
+    if isinstance(store, FsspecStore):
+        protocol = store.fs.protocol
+        protocol = protocol[0] if isinstance(protocol, tuple | list) else protocol
+        return f"{protocol}://{store.path.strip('/')}"
+    return repr(store)
+
+
+def _inside(child: str, parent: str) -> bool:
+    return child == parent or child.startswith(parent.rstrip("/") + "/")
+
+
+def check_not_inside(target: str, source: str | None, *, overwrite: bool) -> None:
+    """Refuse an output inside the input, and an overwrite that would delete the input."""
+    if source is None:
+        return
+    if _inside(target, source):
+        raise OutputInsideInputError(f"output {target} lies inside the input {source}")
+    if overwrite and _inside(source, target):
+        raise OutputInsideInputError(
+            f"overwriting {target} would delete the input {source}, which lies inside it"
+        )
+
+
+def list_keys(store: Store, prefix: str = "") -> list[str]:
+    """Every key under ``prefix``, without LocalStore's temporary ``.partial`` files."""
+
+    async def collect() -> list[str]:
+        return [k async for k in store.list_prefix(prefix)]
+
+    return [k for k in sync(collect()) if not k.endswith(_PARTIAL)]
+
+
+def is_empty(store: Store) -> bool:
+    """Whether the store holds nothing but (possibly) omescale's lock."""
+    return all(k == LOCK_KEY for k in list_keys(store))
+
+
+def clear_store(store: Store) -> None:
+    """Delete everything in the store except the lock (used by ``overwrite=True``)."""
+
+    async def entries() -> list[str]:
+        return [k async for k in store.list_dir("")]
+
+    for entry in sync(entries()):
+        if entry != LOCK_KEY:
+            sync(store.delete_dir(entry))
+            sync(store.delete(entry))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a killed child that was not yet reaped is a zombie: dead for our purpose
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def lock_key(group_path: str = "") -> str:
+    """The lock object of the group at ``group_path`` (the store root by default)."""
+    return f"{group_path.strip('/')}/{LOCK_KEY}" if group_path.strip("/") else LOCK_KEY
+
+
+def _read_lock(store: Store, key: str) -> dict[str, Any] | None:
+    buf = sync(store.get(key, default_buffer_prototype()))
+    if buf is None:
+        return None
+    try:
+        return json.loads(buf.to_bytes())
+    except ValueError:
+        return {}
+
+
+def _stale(lock: dict[str, Any]) -> bool:
+    if lock.get("host") != socket.gethostname():
+        return False
+    pid = lock.get("pid")
+    return not isinstance(pid, int) or pid == os.getpid() or not _pid_alive(pid)
+
+
+def acquire_lock(store: Store, location: str, key: str = LOCK_KEY) -> str:
+    """Create the lock object exclusively and return its token.
+
+    A lock left by a dead process on this host (or by this process) is taken over.
+
+    Raises
+    ------
+    OutputLockedError
+        A live writer holds the lock.
+    """
+    token = uuid.uuid4().hex
+    body = {"pid": os.getpid(), "host": socket.gethostname(), "token": token}
+    payload = default_buffer_prototype().buffer.from_bytes(json.dumps(body).encode())
+    for _ in range(2):
+        sync(store.set_if_not_exists(key, payload))
+        held = _read_lock(store, key)
+        if held is not None and held.get("token") == token:
+            return token
+        if held is not None and not _stale(held):
+            raise OutputLockedError(
+                f"another omescale writer (pid {held.get('pid')} on {held.get('host')}) is "
+                f"writing to {location}; wait for it to finish, or delete "
+                f"{location}/{key} if that process is gone"
+            )
+        sync(store.delete(key))
+    raise OutputLockedError(f"could not lock {location}: another writer raced for it")
+
+
+def release_lock(store: Store, token: str, key: str = LOCK_KEY) -> None:
+    """Delete the lock if it is still ours."""
+    held = _read_lock(store, key)
+    if held is not None and held.get("token") == token:
+        sync(store.delete(key))
+
+
+def remove_partials(store: Store, prefix: str = "") -> int:
+    """Delete temporary ``.partial`` files a killed LocalStore write left behind."""
+
+    async def collect() -> list[str]:
+        return [k async for k in store.list_prefix(prefix) if k.endswith(_PARTIAL)]
+
+    partials = sync(collect())
+    for key in partials:
+        sync(store.delete(key))
+    return len(partials)
+
+
+def open_target(
+    store: Any,
+    *,
+    overwrite: bool = False,
+    resume: bool = False,
+    source: str | None = None,
+    storage_options: dict | None = None,
+) -> Target:
+    """Open an output and check it; writes nothing.
+
+    Raises
+    ------
+    OutputInsideInputError
+        The output lies inside the input ``source`` (or would delete it when overwritten).
+    OutputExistsError
+        The target is not empty and neither ``overwrite`` nor ``resume`` was given.
+    """
+    if overwrite and resume:
+        raise InvalidOptionError("overwrite=True and resume=True exclude each other; pass one")
+    zstore = open_store(store, storage_options=storage_options)
+    target = Target(zstore, location_of(zstore))
+    check_not_inside(target.location, source, overwrite=overwrite)
+    if not (overwrite or resume) and not is_empty(zstore):
+        raise OutputExistsError(
+            f"output {target.location} exists and is not empty; pass overwrite=True to "
+            "replace it or resume=True to finish an interrupted write"
+        )
+    return target

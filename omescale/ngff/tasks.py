@@ -1,0 +1,100 @@
+"""Write tasks: one task per storage object (chunk, or shard when sharding), no locks.
+
+A level's dask blocks equal its storage objects, so each task computes one block and stores it
+with one ``set`` on the store. LocalStore writes every object to a temporary file and renames
+it into place, so an object either exists complete or not at all; object stores (S3, GCS)
+give the same guarantee per PUT. Each task returns ``1``; the counts are summed in a tree so
+the metadata step depends on every write while no pixel data passes through the client.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import dask.array as da
+import numpy as np
+import zarr
+from dask.base import tokenize
+from dask.highlevelgraph import HighLevelGraph
+
+from omescale.ngff.store import list_keys
+
+__all__ = ["block_keys", "missing_blocks", "write_all", "write_blocks"]
+
+
+def _store_block(block: np.ndarray, target: zarr.Array, region: tuple[slice, ...]) -> np.ndarray:
+    """Write one block to its region; return a one-element count."""
+    target[region] = block
+    return np.ones((1,) * block.ndim, dtype=np.int64)
+
+
+def _write_mapped(block: np.ndarray, target: zarr.Array, block_info: dict | None = None):
+    region = tuple(slice(a, b) for a, b in block_info[0]["array-location"])
+    return _store_block(block, target, region)
+
+
+def _check_blocks(level: da.Array, target: zarr.Array) -> None:
+    storage = target.shards or target.chunks
+    if level.shape != target.shape:
+        raise ValueError(f"level shape {level.shape} differs from array {target.shape}")
+    for axis, (sizes, size) in enumerate(zip(level.chunks, storage, strict=True)):
+        if any(c != size for c in sizes[:-1]) or sizes[-1] > size:
+            raise ValueError(
+                f"dask blocks {level.chunks} do not match storage objects {storage} on axis {axis}"
+            )
+
+
+def write_all(level: da.Array, target: zarr.Array) -> da.Array:
+    """Lazily write every block of ``level``; the result is the number of blocks written."""
+    _check_blocks(level, target)
+    counts = da.map_blocks(
+        _write_mapped, level, target=target, dtype=np.int64,
+        chunks=tuple((1,) * n for n in level.numblocks),
+        name="omescale-write-" + tokenize(level.name, target.store_path),
+        meta=np.empty((0,) * level.ndim, dtype=np.int64),
+    )
+    return counts.sum()
+
+
+def _offsets(chunks: Sequence[int]) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum(chunks)])
+
+
+def write_blocks(
+    level: da.Array, target: zarr.Array, blocks: Sequence[tuple[int, ...]]
+) -> da.Array:
+    """Lazily write only ``blocks`` (block indices) of ``level``; dask culls the rest."""
+    _check_blocks(level, target)
+    if not blocks:
+        return da.zeros((), dtype=np.int64)
+    name = "omescale-resume-" + tokenize(level.name, target.store_path, list(blocks))
+    offsets = [_offsets(c) for c in level.chunks]
+    layer = {}
+    for i, idx in enumerate(blocks):
+        region = tuple(slice(int(o[j]), int(o[j + 1])) for o, j in zip(offsets, idx, strict=True))
+        layer[(name, i)] = (_store_block, (level.name, *idx), target, region)
+    graph = HighLevelGraph.from_collections(name, layer, dependencies=[level])
+    one = (1,) * (level.ndim - 1)
+    counts = da.Array(graph, name, chunks=((1,) * len(blocks), *[(c,) for c in one]),
+                      dtype=np.int64, meta=np.empty((0,) * level.ndim, dtype=np.int64))
+    return counts.sum()
+
+
+def block_keys(target: zarr.Array) -> dict[str, tuple[int, ...]]:
+    """Store key (relative to the store root) of every storage object, by block index."""
+    grid = [-(-n // c) for n, c in zip(target.shape, target.shards or target.chunks, strict=True)]
+    prefix = f"{target.path}/" if target.path else ""
+    encode = target.metadata.encode_chunk_key
+    return {prefix + encode(idx): idx for idx in itertools.product(*map(range, grid))}
+
+
+def missing_blocks(target: zarr.Array) -> list[tuple[int, ...]]:
+    """Block indices whose storage object does not exist yet (listed from the store).
+
+    Objects equal to the fill value are not stored by zarr, so they count as missing and are
+    recomputed: correct, only a little extra work.
+    """
+    prefix = f"{target.path}/" if target.path else ""
+    present = set(list_keys(target.store, prefix))
+    return [idx for key, idx in block_keys(target).items() if key not in present]

@@ -1,0 +1,197 @@
+"""``write_pyramid``: an OME-Zarr image written in parallel, metadata last, resumable.
+
+Order of work: validate and plan everything (nothing is written on bad input) → check and
+lock the target → create the group (with an ``omescale`` "incomplete" marker) and all arrays →
+one task per storage chunk or shard → replace the group attributes with the NGFF metadata.
+The levels are derived in one graph (level k+1 from level k), so the base is read once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import dask
+import zarr
+from dask.delayed import Delayed
+
+import omescale
+from omescale.errors import OutputExistsError
+from omescale.methods import METHOD_SPECS, Methods
+from omescale.ngff.job import MARKER, finish, open_arrays, storage_layout, write_graph
+from omescale.ngff.metadata import (
+    check_units,
+    image_attributes,
+    multiscale_metadata,
+    ngff_version,
+)
+from omescale.ngff.readers import InputImage, open_input
+from omescale.ngff.store import acquire_lock, clear_store, lock_key, open_target, release_lock
+from omescale.plan import PyramidPlan, plan_pyramid
+from omescale.pyramid import levels_from_plan
+
+__all__ = ["provenance", "pyramid_attributes", "run_pyramid_job", "write_pyramid"]
+
+
+def provenance(plan: PyramidPlan, function: str) -> dict[str, Any]:
+    """The ``metadata`` entry: function, method, its reference, arguments, omescale version."""
+    factors = [dict(zip(plan.axes, lv.cumulative, strict=True)) for lv in plan.levels[1:]]
+    args: dict[str, Any] = {"scale_factors": factors, "axes": plan.axes}
+    if plan.order is not None:
+        args["order"] = plan.order
+    return {
+        "function": function,
+        "method": str(plan.method),
+        "reference": METHOD_SPECS[Methods(plan.method)].reference,
+        "args": args,
+        "version": omescale.__version__,
+    }
+
+
+def pyramid_attributes(
+    plan: PyramidPlan, version: str, *, function: str = "omescale.write_pyramid",
+    name: str | None = None, offset: Sequence[float] | None = None,
+) -> dict[str, Any]:
+    """Final group attributes of the image (NGFF 0.4 or 0.5) for ``plan``."""
+    offset = offset or (0.0,) * len(plan.axes)
+    translations = [
+        [t + o for t, o in zip(lv.translation, offset, strict=True)] for lv in plan.levels
+    ]
+    ms = multiscale_metadata(
+        plan.axes, [lv.scale for lv in plan.levels], translations, units=plan.units,
+        method=str(plan.method), provenance=provenance(plan, function), name=name,
+    )
+    return image_attributes(ms, version)
+
+
+def _input_chunks(src: InputImage) -> tuple[int, ...] | None:
+    """Keep the input's chunks when they mean something (zarr, dask); else the plan's default."""
+    return tuple(c[0] for c in src.data.chunks) if src.native_chunks else None
+
+
+def run_pyramid_job(
+    group: zarr.Group, src_data: Any, plan: PyramidPlan, layouts, attrs: Mapping[str, Any],
+    *, first: int, resume: bool, where: str, lock: tuple[str, str], compute: bool,
+    paths: Sequence[str] | None = None,
+) -> Delayed | None:
+    """Create arrays, build the write graph and its final metadata task; run it or return it."""
+    paths = [str(k) for k in range(len(plan.levels))] if paths is None else list(paths)
+    key, token = lock
+    try:
+        arrays = open_arrays(group, plan, layouts, paths, first=first, resume=resume,
+                             where=where)
+        levels = levels_from_plan(src_data, plan, block_shapes=[lt.block for lt in layouts])
+        final = finish(write_graph(levels, arrays, resume=resume), group, attrs, (key, token))
+    except BaseException:
+        release_lock(group.store, token, key)
+        raise
+    if not compute:
+        return final
+    try:
+        dask.compute(final)
+    finally:
+        release_lock(group.store, token, key)
+    return None
+
+
+def _open_group(store, zarr_format: int, resume: bool, where: str) -> zarr.Group:
+    """The image group: reopened on resume (it must be ours), else created with the marker."""
+    try:
+        group = zarr.open_group(store, mode="r")
+    except (FileNotFoundError, zarr.errors.NodeNotFoundError):
+        return zarr.create_group(store, zarr_format=zarr_format, attributes=MARKER)
+    if not resume:
+        raise OutputExistsError(f"output {where} already holds a zarr group")
+    attrs = dict(group.attrs)
+    ome = attrs.get("ome", attrs)
+    fn = (ome.get("multiscales") or [{}])[0].get("metadata", {}).get("function", "")
+    if "omescale" not in attrs and not str(fn).startswith("omescale"):
+        raise OutputExistsError(f"cannot resume {where}: it is not a pyramid omescale started")
+    if group.metadata.zarr_format != zarr_format:
+        raise OutputExistsError(
+            f"cannot resume {where}: it is zarr format {group.metadata.zarr_format}, "
+            f"this write asks for {zarr_format}"
+        )
+    return zarr.open_group(store, mode="r+")
+
+
+def write_pyramid(
+    image: Any,
+    store: Any,
+    *,
+    scale_factors: Sequence[object] | None = None,
+    method: str | Methods = "resize",
+    axes: str | None = None,
+    max_layer: int | None = None,
+    chunks: Sequence[int] | int | None = None,
+    shards: Sequence[int] | int | None = None,
+    zarr_format: int = 3,
+    physical_sizes: Mapping[str, float] | None = None,
+    units: Mapping[str, str] | None = None,
+    overwrite: bool = False,
+    resume: bool = False,
+    compute: bool = True,
+    order: int | None = None,
+    name: str | None = None,
+    copy_metadata: bool = True,
+    storage_options: dict | None = None,
+) -> Delayed | None:
+    """Write ``image`` as an OME-Zarr multiscale image at ``store``.
+
+    Parameters
+    ----------
+    image
+        numpy/dask/zarr array, OME-Zarr image, or a path/URL (zarr, OME-Zarr, TIFF, ``.npy``).
+        An OME-Zarr input provides axes, physical sizes, units and user attributes.
+    store
+        Output path, fsspec URL (``memory://``, ``s3://`` ...) or zarr store.
+    scale_factors, method, axes, max_layer, chunks, order
+        As :func:`omescale.pyramid`; ``chunks`` is the storage chunk shape of level 0.
+    shards
+        Shard shape (zarr 3 only), a multiple of the chunks; one task writes one shard.
+    zarr_format
+        3 writes NGFF 0.5 (default), 2 writes NGFF 0.4.
+    physical_sizes, units
+        Axis -> level-0 pixel size, axis -> NGFF unit (e.g. ``"micrometer"``).
+    overwrite, resume
+        Replace a non-empty target, or finish an interrupted write (only missing chunks).
+    compute
+        ``False`` returns one ``dask.delayed`` object whose last step writes the metadata.
+    name, copy_metadata, storage_options
+        Multiscale name; copy an OME-Zarr input's user attributes; fsspec options.
+
+    Returns
+    -------
+    Delayed or None
+        The pending write when ``compute=False``.
+
+    Raises
+    ------
+    OmescaleError
+        On bad input or target, before anything is written.
+    """
+    src = open_input(image, storage_options=storage_options)
+    plan = plan_pyramid(
+        src.data.shape, src.data.dtype, axes=axes if axes is not None else src.axes,
+        scale_factors=scale_factors, method=method, max_layer=max_layer, chunks=chunks,
+        input_chunks=_input_chunks(src), order=order,
+        physical_sizes=physical_sizes if physical_sizes is not None else src.physical_sizes,
+        units=units if units is not None else src.units,
+    )
+    check_units(plan.axes, plan.units)
+    layouts = storage_layout(plan, shards, zarr_format)
+    attrs = pyramid_attributes(plan, ngff_version(zarr_format), name=name)
+    if copy_metadata:
+        attrs = {**src.attributes, **attrs}
+    target = open_target(store, overwrite=overwrite, resume=resume, source=src.location,
+                         storage_options=storage_options)
+    token = acquire_lock(target.store, target.location)
+    try:
+        if overwrite:
+            clear_store(target.store)
+        group = _open_group(target.store, zarr_format, resume, target.location)
+    except BaseException:
+        release_lock(target.store, token)
+        raise
+    return run_pyramid_job(group, src.data, plan, layouts, attrs, first=0, resume=resume,
+                           where=target.location, lock=(lock_key(), token), compute=compute)
