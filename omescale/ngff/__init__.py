@@ -6,6 +6,9 @@ writes the multiscales metadata last, so an interrupted pyramid never looks comp
 
 from __future__ import annotations
 
+from omescale.ngff.inplace import add_levels
+from omescale.ngff.labels import write_labels
 from omescale.ngff.readers import InputImage, open_input
+from omescale.ngff.writer import write_pyramid
 
-__all__ = ["InputImage", "open_input"]
+__all__ = ["InputImage", "add_levels", "open_input", "write_labels", "write_pyramid"]

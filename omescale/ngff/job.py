@@ -8,7 +8,7 @@ new levels; the final task replaces the group attributes in one atomic object wr
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,9 +134,11 @@ def write_graph(
 
 
 def _finalize(counts: Sequence[int], group: zarr.Group, attrs: Mapping[str, Any],
-              lock: tuple[str, str] | None) -> int:
+              lock: tuple[str, str] | None, after: Callable[[], None] | None) -> int:
     """The last task: replace the group attributes (one atomic object), then unlock."""
     group.attrs.put(dict(attrs))
+    if after is not None:
+        after()
     if lock is not None:
         release_lock(group.store, lock[1], lock[0])
     return int(sum(counts))
@@ -144,7 +146,10 @@ def _finalize(counts: Sequence[int], group: zarr.Group, attrs: Mapping[str, Any]
 
 def finish(
     counts: Sequence[da.Array], group: zarr.Group, attrs: Mapping[str, Any],
-    lock: tuple[str, str] | None,
+    lock: tuple[str, str] | None, *, after: Callable[[], None] | None = None,
 ) -> Delayed:
-    """One Delayed that writes the metadata after every data task; its value is the count."""
-    return dask.delayed(_finalize, pure=False)(list(counts), group, dict(attrs), lock)
+    """One Delayed that writes the metadata after every data task; its value is the count.
+
+    ``after`` (picklable, e.g. a ``functools.partial``) runs once the attributes are written.
+    """
+    return dask.delayed(_finalize, pure=False)(list(counts), group, dict(attrs), lock, after)

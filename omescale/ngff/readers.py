@@ -25,7 +25,7 @@ from omescale.errors import CorruptInputError, InputNotFoundError
 from omescale.ngff.metadata import read_image_metadata
 from omescale.ngff.store import location_of, open_store
 
-__all__ = ["TIFF_SUFFIXES", "InputImage", "open_input"]
+__all__ = ["TIFF_SUFFIXES", "InputImage", "from_zarr_array", "open_input"]
 
 TIFF_SUFFIXES = (".tif", ".tiff", ".btf", ".tf8", ".tf2")
 
@@ -95,7 +95,7 @@ def _lazy(source: _CheckedSource, chunks: Any = None) -> da.Array:
                          meta=np.empty((0,) * source.ndim, source.dtype))
 
 
-def _from_zarr_array(array: zarr.Array, name: str) -> da.Array:
+def from_zarr_array(array: zarr.Array, name: str) -> da.Array:
     storage = array.shards or array.chunks
     source = _CheckedSource(_Fixed(array), name, array.shape, array.dtype, storage)
     return _lazy(source)
@@ -107,7 +107,7 @@ def _from_group(group: zarr.Group, where: str) -> InputImage:
     if not isinstance(level0, zarr.Array):
         raise InputNotFoundError(f"{where}/{meta.paths[0]} is not an array")
     return InputImage(
-        data=_from_zarr_array(level0, f"{where}/{meta.paths[0]}"),
+        data=from_zarr_array(level0, f"{where}/{meta.paths[0]}"),
         name=where,
         axes=meta.axes,
         physical_sizes=meta.physical_sizes,
@@ -123,7 +123,7 @@ def _from_zarr_node(node: zarr.Array | zarr.Group, where: str) -> InputImage:
     names = getattr(node.metadata, "dimension_names", None)
     axes = "".join(names) if names and all(isinstance(n, str) and len(n) == 1
                                            for n in names) else None
-    return InputImage(_from_zarr_array(node, where), where, axes=axes, location=where)
+    return InputImage(from_zarr_array(node, where), where, axes=axes, location=where)
 
 
 def _tiff_axes(axes: str) -> str | None:

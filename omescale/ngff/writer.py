@@ -30,7 +30,14 @@ from omescale.ngff.store import acquire_lock, clear_store, lock_key, open_target
 from omescale.plan import PyramidPlan, plan_pyramid
 from omescale.pyramid import levels_from_plan
 
-__all__ = ["provenance", "pyramid_attributes", "run_pyramid_job", "write_pyramid"]
+__all__ = [
+    "open_group",
+    "provenance",
+    "pyramid_attributes",
+    "pyramid_multiscale",
+    "run_pyramid_job",
+    "write_pyramid",
+]
 
 
 def provenance(plan: PyramidPlan, function: str) -> dict[str, Any]:
@@ -48,20 +55,24 @@ def provenance(plan: PyramidPlan, function: str) -> dict[str, Any]:
     }
 
 
-def pyramid_attributes(
-    plan: PyramidPlan, version: str, *, function: str = "omescale.write_pyramid",
-    name: str | None = None, offset: Sequence[float] | None = None,
+def pyramid_multiscale(
+    plan: PyramidPlan, *, function: str = "omescale.write_pyramid", name: str | None = None,
+    offset: Sequence[float] | None = None,
 ) -> dict[str, Any]:
-    """Final group attributes of the image (NGFF 0.4 or 0.5) for ``plan``."""
+    """The ``multiscales`` entry of ``plan``; ``offset`` is added to every translation."""
     offset = offset or (0.0,) * len(plan.axes)
     translations = [
         [t + o for t, o in zip(lv.translation, offset, strict=True)] for lv in plan.levels
     ]
-    ms = multiscale_metadata(
+    return multiscale_metadata(
         plan.axes, [lv.scale for lv in plan.levels], translations, units=plan.units,
         method=str(plan.method), provenance=provenance(plan, function), name=name,
     )
-    return image_attributes(ms, version)
+
+
+def pyramid_attributes(plan: PyramidPlan, version: str, **kwargs: Any) -> dict[str, Any]:
+    """Final group attributes of the image (NGFF 0.4 or 0.5) for ``plan``."""
+    return image_attributes(pyramid_multiscale(plan, **kwargs), version)
 
 
 def _input_chunks(src: InputImage) -> tuple[int, ...] | None:
@@ -72,7 +83,7 @@ def _input_chunks(src: InputImage) -> tuple[int, ...] | None:
 def run_pyramid_job(
     group: zarr.Group, src_data: Any, plan: PyramidPlan, layouts, attrs: Mapping[str, Any],
     *, first: int, resume: bool, where: str, lock: tuple[str, str], compute: bool,
-    paths: Sequence[str] | None = None,
+    paths: Sequence[str] | None = None, after: Any = None,
 ) -> Delayed | None:
     """Create arrays, build the write graph and its final metadata task; run it or return it."""
     paths = [str(k) for k in range(len(plan.levels))] if paths is None else list(paths)
@@ -81,7 +92,8 @@ def run_pyramid_job(
         arrays = open_arrays(group, plan, layouts, paths, first=first, resume=resume,
                              where=where)
         levels = levels_from_plan(src_data, plan, block_shapes=[lt.block for lt in layouts])
-        final = finish(write_graph(levels, arrays, resume=resume), group, attrs, (key, token))
+        counts = write_graph(levels, arrays, resume=resume)
+        final = finish(counts, group, attrs, (key, token), after=after)
     except BaseException:
         release_lock(group.store, token, key)
         raise
@@ -94,12 +106,14 @@ def run_pyramid_job(
     return None
 
 
-def _open_group(store, zarr_format: int, resume: bool, where: str) -> zarr.Group:
+def open_group(
+    store, zarr_format: int, resume: bool, where: str, path: str = ""
+) -> zarr.Group:
     """The image group: reopened on resume (it must be ours), else created with the marker."""
     try:
-        group = zarr.open_group(store, mode="r")
+        group = zarr.open_group(store, path=path, mode="r")
     except (FileNotFoundError, zarr.errors.NodeNotFoundError):
-        return zarr.create_group(store, zarr_format=zarr_format, attributes=MARKER)
+        return zarr.create_group(store, path=path, zarr_format=zarr_format, attributes=MARKER)
     if not resume:
         raise OutputExistsError(f"output {where} already holds a zarr group")
     attrs = dict(group.attrs)
@@ -112,7 +126,7 @@ def _open_group(store, zarr_format: int, resume: bool, where: str) -> zarr.Group
             f"cannot resume {where}: it is zarr format {group.metadata.zarr_format}, "
             f"this write asks for {zarr_format}"
         )
-    return zarr.open_group(store, mode="r+")
+    return zarr.open_group(store, path=path, mode="r+")
 
 
 def write_pyramid(
@@ -189,7 +203,7 @@ def write_pyramid(
     try:
         if overwrite:
             clear_store(target.store)
-        group = _open_group(target.store, zarr_format, resume, target.location)
+        group = open_group(target.store, zarr_format, resume, target.location)
     except BaseException:
         release_lock(target.store, token)
         raise

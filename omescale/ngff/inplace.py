@@ -1,0 +1,131 @@
+"""``add_levels``: new pyramid levels for an existing OME-Zarr image; level 0 is never touched.
+
+This is ``ome_zarr.scale.Scaler.in_place`` made real: only the new levels are written, far
+cheaper than copying level 0. While writing, the image's metadata lists level 0 alone (plus the
+``omescale`` marker), so an interrupted run leaves a valid one-level image; the final task
+lists every level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import zarr
+from dask.delayed import Delayed
+
+from omescale.errors import InputNotFoundError, OutputExistsError
+from omescale.methods import Methods
+from omescale.ngff.job import MARKER, storage_layout
+from omescale.ngff.metadata import check_units, read_image_metadata
+from omescale.ngff.readers import from_zarr_array
+from omescale.ngff.store import acquire_lock, location_of, lock_key, open_store, release_lock
+from omescale.ngff.writer import provenance, run_pyramid_job
+from omescale.plan import PyramidPlan, plan_pyramid
+
+__all__ = ["add_levels"]
+
+
+def _open_image(store: Any, where: str) -> zarr.Group:
+    try:
+        return zarr.open_group(store, mode="r+")
+    except (FileNotFoundError, zarr.errors.NodeNotFoundError) as exc:
+        raise InputNotFoundError(f"{where} is not an OME-Zarr image (no zarr group)") from exc
+
+
+def _multiscale(attrs: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """The first multiscale entry and whether it lives under ``ome`` (NGFF 0.5)."""
+    if "ome" in attrs and "multiscales" in attrs["ome"]:
+        return dict(attrs["ome"]["multiscales"][0]), True
+    return dict(attrs["multiscales"][0]), False
+
+
+def _with_multiscale(attrs: dict[str, Any], ms: dict[str, Any], under_ome: bool):
+    out = {k: v for k, v in attrs.items() if k != "omescale"}
+    if under_ome:
+        out["ome"] = {**attrs["ome"], "multiscales": [ms]}
+    else:
+        out["multiscales"] = [ms]
+    return out
+
+
+def _datasets(plan: PyramidPlan, level0: dict[str, Any], paths: Sequence[str]) -> list[dict]:
+    """Level 0's dataset verbatim, then the new levels rebased on its scale and translation."""
+    tr = {t["type"]: t.get(t["type"]) for t in level0.get("coordinateTransformations", ())}
+    s0 = tr.get("scale") or [1.0] * len(plan.axes)
+    t0 = tr.get("translation") or [0.0] * len(plan.axes)
+    ratio = [a / b for a, b in zip(s0, plan.levels[0].scale, strict=True)]
+    out = [level0]
+    for lv, path in zip(plan.levels[1:], paths[1:], strict=True):
+        scale = [s * r for s, r in zip(lv.scale, ratio, strict=True)]
+        trans = [o + t * r for o, t, r in zip(t0, lv.translation, ratio, strict=True)]
+        out.append({"path": path, "coordinateTransformations": [
+            {"type": "scale", "scale": scale}, {"type": "translation", "translation": trans}]})
+    return out
+
+
+def add_levels(
+    image_store: Any,
+    *,
+    scale_factors: Sequence[object] | None = None,
+    method: str | Methods = "resize",
+    max_layer: int | None = None,
+    chunks: Sequence[int] | int | None = None,
+    shards: Sequence[int] | int | None = None,
+    overwrite: bool = False,
+    resume: bool = False,
+    compute: bool = True,
+    order: int | None = None,
+    storage_options: dict | None = None,
+) -> Delayed | None:
+    """Add pyramid levels to the OME-Zarr image at ``image_store`` without rewriting level 0.
+
+    Levels other than level 0 that already exist are refused unless ``overwrite=True``
+    (they are replaced); ``resume=True`` finishes an interrupted ``add_levels``. Other options
+    are those of :func:`omescale.write_pyramid`.
+
+    Raises
+    ------
+    InputNotFoundError
+        ``image_store`` is not an OME-Zarr image.
+    OutputExistsError
+        The image already has other levels and ``overwrite`` was not given.
+    """
+    store = open_store(image_store, storage_options=storage_options)
+    where = location_of(store)
+    group = _open_image(store, where)
+    attrs = dict(group.attrs)
+    meta = read_image_metadata(attrs, where)
+    level0 = group[meta.paths[0]]
+    plan = plan_pyramid(
+        level0.shape, level0.dtype, axes=meta.axes, scale_factors=scale_factors, method=method,
+        max_layer=max_layer, chunks=chunks, input_chunks=level0.chunks, order=order,
+        physical_sizes=meta.physical_sizes, units=meta.units,
+    )
+    check_units(plan.axes, plan.units)
+    layouts = storage_layout(plan, shards, group.metadata.zarr_format)
+    paths = [meta.paths[0], *(str(k) for k in range(1, len(plan.levels)))]
+    if meta.paths[0] in paths[1:]:
+        raise OutputExistsError(f"level 0 of {where} is stored at path {meta.paths[0]!r}, "
+                                "which a new level would need")
+    old = sorted(({*meta.paths[1:], *paths[1:]} & set(group.keys())) - {meta.paths[0]})
+    if old and not (overwrite or (resume and "omescale" in attrs)):
+        raise OutputExistsError(f"{where} already has levels {old}; pass overwrite=True to "
+                                "replace them (level 0 is kept)")
+    ms, under_ome = _multiscale(attrs)
+    level0_ms = {**ms, "datasets": [ms["datasets"][0]]}
+    final_ms = {**ms, "datasets": _datasets(plan, ms["datasets"][0], paths),
+                "type": str(plan.method), "metadata": provenance(plan, "omescale.add_levels")}
+    final = _with_multiscale(attrs, final_ms, under_ome)
+    token = acquire_lock(store, where)
+    try:
+        if not (resume and "omescale" in attrs):
+            group.attrs.put({**_with_multiscale(attrs, level0_ms, under_ome), **MARKER})
+            for path in old:
+                del group[path]
+    except BaseException:
+        release_lock(store, token)
+        raise
+    return run_pyramid_job(group, from_zarr_array(level0, f"{where}/{meta.paths[0]}"), plan,
+                           layouts, final, first=1, resume=resume, where=where,
+                           lock=(lock_key(), token), compute=compute, paths=paths)

@@ -1,0 +1,194 @@
+"""``write_labels``: a label pyramid under ``labels/<name>`` of an OME-Zarr image.
+
+Only label-safe methods (nearest, mode, min, max) are allowed: every level's values are a subset
+of level 0's. By default the label levels follow the image's levels (same cumulative factors),
+so each label level overlays the image level of the same path.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import zarr
+from dask.delayed import Delayed
+
+from omescale.errors import (
+    InputNotFoundError,
+    InvalidMethodError,
+    InvalidOptionError,
+    InvalidShapeError,
+    OutputExistsError,
+    UnsupportedDtypeError,
+)
+from omescale.methods import METHOD_SPECS, Methods, to_method
+from omescale.ngff.job import storage_layout
+from omescale.ngff.metadata import (
+    ImageMetadata,
+    label_attributes,
+    labels_group_attributes,
+    read_image_metadata,
+)
+from omescale.ngff.readers import open_input
+from omescale.ngff.store import (
+    LOCK_KEY,
+    acquire_lock,
+    check_not_inside,
+    location_of,
+    open_store,
+    release_lock,
+)
+from omescale.ngff.writer import open_group, pyramid_multiscale, run_pyramid_job
+from omescale.plan import plan_pyramid
+
+__all__ = ["LABEL_METHODS", "write_labels"]
+
+LABEL_METHODS = tuple(m for m in Methods if METHOD_SPECS[m].label_safe)
+
+
+def _label_method(method: str | Methods) -> Methods:
+    method = to_method(method)
+    if method not in LABEL_METHODS:
+        names = ", ".join(sorted({m.value for m in LABEL_METHODS}))
+        raise InvalidMethodError(f"method {method.value!r} is not label-safe; use one of {names}")
+    return method
+
+
+def _label_axes(image_axes: str | None, ndim: int) -> str | None:
+    """The image's axes without ``c`` (then ``t``) until they match the labels' dimensions."""
+    axes = image_axes
+    for drop in "ct":
+        if axes is None or len(axes) <= ndim:
+            break
+        axes = axes.replace(drop, "")
+    return axes if axes is not None and len(axes) == ndim else None
+
+
+def _image_factors(
+    group: zarr.Group, meta: ImageMetadata, axes: str
+) -> list[dict[str, int]] | None:
+    """Cumulative factors of the image's levels on ``axes`` (``None`` if not integer)."""
+    shapes = [group[p].shape for p in meta.paths]
+    out = []
+    for shape in shapes[1:]:
+        level = {}
+        for a in axes:
+            i = meta.axes.index(a)
+            n0, nk = shapes[0][i], shape[i]
+            f = max(1, round(n0 / nk))
+            if math.ceil(n0 / f) != nk:
+                return None
+            level[a] = f
+        out.append(level)
+    return out
+
+
+def _register(store: Any, name: str, version: str, zarr_format: int) -> None:
+    """List ``name`` in the ``labels`` group (runs after the label image is complete)."""
+    group = zarr.open_group(store, path="labels", mode="a", zarr_format=zarr_format)
+    attrs = dict(group.attrs)
+    names = list((attrs.get("ome", attrs)).get("labels", []))
+    if name not in names:
+        names.append(name)
+    group.attrs.put({**attrs, **labels_group_attributes(names, version)})
+
+
+def write_labels(
+    labels: Any,
+    image_store: Any,
+    name: str,
+    *,
+    method: str | Methods = "nearest",
+    scale_factors: Sequence[object] | None = None,
+    axes: str | None = None,
+    chunks: Sequence[int] | int | None = None,
+    shards: Sequence[int] | int | None = None,
+    colors: Sequence[Mapping[str, Any]] | None = None,
+    properties: Sequence[Mapping[str, Any]] | None = None,
+    overwrite: bool = False,
+    resume: bool = False,
+    compute: bool = True,
+    storage_options: dict | None = None,
+) -> Delayed | None:
+    """Write a label image and its pyramid under ``labels/<name>`` of the image at ``image_store``.
+
+    Parameters
+    ----------
+    labels
+        Integer (or bool) label array or path, shaped like the image's level 0 (a channel axis
+        may be left out).
+    image_store
+        The OME-Zarr image (path, URL or zarr store).
+    name
+        Name of the label image.
+    method
+        ``nearest`` (default), ``mode``, ``min`` or ``max``.
+    scale_factors
+        Default: the image's own level factors, so label level k overlays image level k.
+    colors, properties
+        NGFF ``image-label`` colours and properties.
+    axes, chunks, shards, overwrite, resume, compute, storage_options
+        As :func:`omescale.write_pyramid`.
+
+    Raises
+    ------
+    InvalidMethodError, UnsupportedDtypeError, InvalidShapeError, InputNotFoundError
+        Before anything is written.
+    """
+    method = _label_method(method)
+    if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
+        raise InvalidOptionError(f"label name must be a non-empty name without '/', not {name!r}")
+    store = open_store(image_store, storage_options=storage_options)
+    where = location_of(store)
+    try:
+        image = zarr.open_group(store, mode="r")
+    except (FileNotFoundError, zarr.errors.NodeNotFoundError) as exc:
+        raise InputNotFoundError(f"{where} is not an OME-Zarr image") from exc
+    meta = read_image_metadata(dict(image.attrs), where)
+    src = open_input(labels, storage_options=storage_options)
+    if src.data.dtype.kind not in "biu":
+        raise UnsupportedDtypeError(f"labels must be integers or bool, not {src.data.dtype}")
+    axes = axes or src.axes or _label_axes(meta.axes, src.data.ndim)
+    base = image[meta.paths[0]].shape
+    if axes and meta.axes and len(axes) == src.data.ndim:
+        wanted = tuple(base[meta.axes.index(a)] for a in axes if a in meta.axes)
+        found = tuple(n for a, n in zip(axes, src.data.shape, strict=True) if a in meta.axes)
+        if found != wanted:
+            raise InvalidShapeError(f"labels of shape {src.data.shape} (axes {axes!r}) do not "
+                                    f"match the image's level 0 {base} (axes {meta.axes!r})")
+    if scale_factors is None and axes and meta.axes and set(axes) <= set(meta.axes):
+        scale_factors = _image_factors(image, meta, axes)
+    sizes = meta.physical_sizes
+    plan = plan_pyramid(
+        src.data.shape, src.data.dtype, axes=axes, scale_factors=scale_factors, method=method,
+        chunks=chunks, physical_sizes={a: s for a, s in (sizes or {}).items() if a in axes}
+        if axes else None,
+        units={a: u for a, u in meta.units.items() if axes and a in axes},
+    )
+    zarr_format = image.metadata.zarr_format
+    layouts = storage_layout(plan, shards, zarr_format)
+    offset = None
+    if meta.translations[0] is not None and meta.axes:
+        offset = [meta.translations[0][meta.axes.index(a)] if a in meta.axes else 0.0
+                  for a in plan.axes]
+    ms = pyramid_multiscale(plan, function="omescale.write_labels", name=name, offset=offset)
+    attrs = label_attributes(ms, meta.version, colors=colors, properties=properties)
+    path = f"labels/{name}"
+    check_not_inside(f"{where}/{path}", src.location, overwrite=overwrite)
+    if not (overwrite or resume) and path in image:
+        raise OutputExistsError(f"{where}/{path} exists; pass overwrite=True to replace it")
+    key = f"labels/{LOCK_KEY}-{name}"
+    token = acquire_lock(store, f"{where}/{path}", key)
+    try:
+        if overwrite and path in image:
+            del zarr.open_group(store, mode="r+")[path]
+        group = open_group(store, zarr_format, resume, f"{where}/{path}", path=path)
+    except BaseException:
+        release_lock(store, token, key)
+        raise
+    after = functools.partial(_register, store, name, meta.version, zarr_format)
+    return run_pyramid_job(group, src.data, plan, layouts, attrs, first=0, resume=resume,
+                           where=f"{where}/{path}", lock=(key, token), compute=compute,
+                           after=after)
