@@ -1,0 +1,78 @@
+"""Which runs a benchmark makes: contenders, their own method names, and our method families.
+
+A *family* is one of omescale's methods; each peer run is compared with the omescale run of every
+family it belongs to. Peers are run once per (peer, method) even when several families share it
+(ome-zarr has no working gaussian for integer images, so its ``resize`` stands for both).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["FAMILIES", "FLOORS", "PEERS", "Run", "plan_runs"]
+
+FAMILIES = ("local_mean", "nearest", "resize", "gaussian")
+FLOORS = ("floor_a", "floor_b", "floor_inplace")
+
+#: peer -> family -> the peer's method names in that family (first = the headline one).
+PEERS: dict[str, dict[str, tuple[str, ...]]] = {
+    "ome-zarr": {
+        "local_mean": ("local_mean",),
+        "nearest": ("nearest",),
+        "resize": ("resize",),
+        "gaussian": ("resize",),
+    },
+    "ngff-zarr": {
+        "local_mean": ("itkwasm_bin_shrink", "dask_bin_shrink"),
+        "nearest": ("dask_image_nearest",),
+        "resize": ("itkwasm_gaussian", "dask_image_gaussian"),
+        "gaussian": ("itkwasm_gaussian", "dask_image_gaussian"),
+    },
+}
+
+#: the Python module a contender needs (checked before running it).
+IMPORTS = {"omescale": "omescale", "omescale_inplace": "omescale",
+           "ome-zarr": "ome_zarr", "ngff-zarr": "ngff_zarr"}
+
+
+@dataclass
+class Run:
+    """One contender with one of its methods, and the families it is compared in."""
+
+    contender: str
+    method: str
+    families: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """``contender:method`` (floors have no method)."""
+        return f"{self.contender}:{self.method}" if self.method else self.contender
+
+
+def _selected(run: Run, only: list[str] | None) -> bool:
+    if not only:
+        return True
+    return run.contender in only or run.label in only
+
+
+def plan_runs(families: list[str], only: list[str] | None = None,
+              inplace: bool = True) -> list[Run]:
+    """The runs for ``families``, floors first, filtered by ``only`` (contender or label)."""
+    runs: dict[str, Run] = {}
+
+    def add(contender: str, method: str, family: str | None) -> None:
+        run = runs.setdefault(f"{contender}:{method}", Run(contender, method))
+        if family and family not in run.families:
+            run.families.append(family)
+
+    for floor in FLOORS:
+        add(floor, "", None)
+        runs[f"{floor}:"].families = list(families)
+    for fam in families:
+        add("omescale", fam, fam)
+        if inplace:
+            add("omescale_inplace", fam, fam)
+        for peer, table in PEERS.items():
+            for method in table[fam]:
+                add(peer, method, fam)
+    return [r for r in runs.values() if _selected(r, only)]

@@ -1,0 +1,149 @@
+"""The benchmark command: omescale, its peers and the floors on the same inputs, in one run.
+
+Examples::
+
+    .venv-bench/bin/python -m benchmarks.run --quick            # about a minute, small inputs
+    .venv-bench/bin/python -m benchmarks.run --workloads volume --json bench-results/full.json
+    .venv-bench/bin/python -m benchmarks.run --size 1,4 --only omescale,floor_b \\
+        --methods local_mean,resize                                 # memory-flatness figure
+
+Each contender runs in a fresh subprocess of ``--python`` (default: this interpreter); a peer
+that is not installed or fails is reported in the table and the run goes on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from benchmarks.codecs import CODECS, DEFAULT_CODEC
+from benchmarks.contenders import Job
+from benchmarks.measure import ROOT, measure
+from benchmarks.plan import FAMILIES, IMPORTS, Run, plan_runs
+from benchmarks.report import check_targets, flatness, format_tables
+from benchmarks.workloads import ensure_input, workloads
+
+__all__ = ["main"]
+
+
+def _csv(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="small inputs (about a minute in all)")
+    p.add_argument("--size", default="1", help="pixel-count multiplier(s), e.g. 1 or 1,4")
+    p.add_argument("--workloads", default="volume,plane", help="volume,plane")
+    p.add_argument("--methods", default=",".join(FAMILIES), help="omescale methods to run")
+    p.add_argument("--only", default="", help="contenders or contender:method labels, e.g. "
+                   "omescale,floor_b,ngff-zarr:itkwasm_gaussian")
+    p.add_argument("--codec", default=DEFAULT_CODEC, choices=sorted(CODECS))
+    p.add_argument("--repeat", type=int, default=1, help="runs per contender (best time kept)")
+    p.add_argument("--python", default=sys.executable, help="interpreter for the workers")
+    p.add_argument("--data", default=str(ROOT / "bench-data"), help="input cache folder")
+    p.add_argument("--json", help="save all results to this JSON file")
+    p.add_argument("--no-targets", action="store_true", help="do not print the target checks")
+    return p
+
+
+def _importable(python: str, module: str) -> str | None:
+    """``None`` if ``module`` imports in ``python``, else the reason."""
+    proc = subprocess.run([python, "-c", f"import {module}"], cwd=ROOT,
+                          capture_output=True, text=True)
+    if proc.returncode == 0:
+        return None
+    tail = proc.stderr.strip().splitlines()
+    return f"not importable in {python}: {tail[-1] if tail else proc.returncode}"
+
+
+def _run_one(run: Run, job: Job, args: argparse.Namespace,
+             missing: dict[str, str | None]) -> dict[str, Any]:
+    row: dict[str, Any] = {"contender": run.contender, "method": run.method,
+                           "label": run.label, "families": run.families}
+    module = IMPORTS.get(run.contender)
+    if module and missing.setdefault(module, _importable(args.python, module)):
+        return {**row, "error": missing[module]}
+    best: dict[str, Any] | None = None
+    for _ in range(max(1, args.repeat)):
+        shutil.rmtree(job.output, ignore_errors=True)
+        res = measure(job, python=args.python)
+        shutil.rmtree(job.output, ignore_errors=True)
+        if res.get("error"):
+            return {**row, **res}
+        if best is None or res["seconds"] < best["seconds"]:
+            peak = max(res["peak_rss"], best["peak_rss"] if best else 0)
+            best = {**res, "peak_rss": peak}
+        else:
+            best["peak_rss"] = max(best["peak_rss"], res["peak_rss"])
+    return {**row, **(best or {})}
+
+
+def _machine() -> dict[str, Any]:
+    return {"python_workers": None, "cpus": psutil.cpu_count(),
+            "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
+            "load_avg_start": list(psutil.getloadavg()), "platform": platform.platform()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; print the tables (and targets) and optionally save JSON."""
+    args = _parser().parse_args(argv)
+    families = _csv(args.methods)
+    bad = [f for f in families if f not in FAMILIES]
+    if bad:
+        raise SystemExit(f"unknown method(s) {bad}; choose from {list(FAMILIES)}")
+    runs = plan_runs(families, _csv(args.only) or None)
+    data = Path(args.data)
+    out_root = data / "out"
+    out_root.mkdir(parents=True, exist_ok=True)
+    missing: dict[str, str | None] = {}
+    result: dict[str, Any] = {"codec": args.codec, "families": families, "quick": args.quick,
+                              "machine": {**_machine(), "python_workers": args.python},
+                              "started": time.strftime("%Y-%m-%d %H:%M:%S"), "workloads": []}
+    for size in [float(s) for s in _csv(args.size)]:
+        for wl in workloads(_csv(args.workloads), quick=args.quick, size=size):
+            src = ensure_input(wl, args.codec, data)
+            entry = {"name": wl.name, "shape": wl.shape, "chunks": wl.chunks,
+                     "nbytes": wl.nbytes, "size": size, "rows": []}
+            for run in runs:
+                job = Job(run.contender, run.method, str(src),
+                          str(out_root / f"{wl.name}-{run.label.replace(':', '-')}.zarr"),
+                          args.codec)
+                row = _run_one(run, job, args, missing)
+                entry["rows"].append(row)
+                status = row.get("error") or (f"{row['seconds']:.2f} s, "
+                                              f"{row['peak_rss'] / 2**20:.0f} MiB")
+                print(f"[{wl.name} x{size:g}] {run.label}: {status}", flush=True)
+            result["workloads"].append(entry)
+    result["machine"]["load_avg_end"] = list(psutil.getloadavg())
+    print()
+    print(format_tables(result))
+    flat = flatness(result)
+    if flat:
+        print("peak RSS across sizes (omescale):")
+        print("\n".join(flat))
+    if not args.no_targets:
+        for wl in result["workloads"]:
+            print(f"targets on {wl['name']} x{wl['size']:g}:")
+            for name, met, detail in check_targets(wl):
+                mark = {True: "MET ", False: "MISS", None: "n/a "}[met]
+                print(f"  [{mark}] {name}: {detail}")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=1))
+        print(f"saved {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
