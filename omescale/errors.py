@@ -14,6 +14,7 @@ __all__ = [
     "InvalidMethodError",
     "InvalidOptionError",
     "InvalidShapeError",
+    "LabelValuesError",
     "OmescaleError",
     "OutputExistsError",
     "OutputInsideInputError",
@@ -68,3 +69,7 @@ class OutputLockedError(OutputExistsError):
 
 class InvalidOptionError(OmescaleError, ValueError):
     """A writer option that is not allowed (zarr format, shards, conflicting flags)."""
+
+
+class LabelValuesError(OmescaleError, ValueError):
+    """A level of a label image holds values that are not in the input (``labeled=True``)."""
