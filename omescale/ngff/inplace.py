@@ -8,6 +8,7 @@ lists every level.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,7 +17,7 @@ from dask.delayed import Delayed
 
 from omescale.errors import InputNotFoundError, OutputExistsError
 from omescale.methods import Methods
-from omescale.ngff.job import MARKER, storage_layout
+from omescale.ngff.job import marker, storage_layout
 from omescale.ngff.metadata import check_units, read_image_metadata
 from omescale.ngff.readers import from_zarr_array
 from omescale.ngff.store import acquire_lock, location_of, lock_key, open_store, release_lock
@@ -26,11 +27,17 @@ from omescale.plan import PyramidPlan, plan_pyramid
 __all__ = ["add_levels"]
 
 
-def _open_image(store: Any, where: str) -> zarr.Group:
+def _open_image(image_store: Any, storage_options: dict | None) -> tuple[zarr.Group, str]:
+    """The image group opened for writing, after a read-only look (which creates nothing)."""
+    where = location_of(open_store(image_store, storage_options=storage_options))
     try:
-        return zarr.open_group(store, mode="r+")
-    except (FileNotFoundError, zarr.errors.NodeNotFoundError) as exc:
+        zarr.open_group(open_store(image_store, storage_options=storage_options,
+                                   read_only=True), mode="r")
+    except (FileNotFoundError, zarr.errors.NodeNotFoundError,
+            zarr.errors.ContainsArrayError) as exc:
         raise InputNotFoundError(f"{where} is not an OME-Zarr image (no zarr group)") from exc
+    store = open_store(image_store, storage_options=storage_options)
+    return zarr.open_group(store, mode="r+"), where
 
 
 def _multiscale(attrs: dict[str, Any]) -> tuple[dict[str, Any], bool]:
@@ -91,10 +98,9 @@ def add_levels(
     OutputExistsError
         The image already has other levels and ``overwrite`` was not given.
     """
-    store = open_store(image_store, storage_options=storage_options)
-    where = location_of(store)
-    group = _open_image(store, where)
-    attrs = dict(group.attrs)
+    group, where = _open_image(image_store, storage_options)
+    store = group.store
+    attrs = copy.deepcopy(dict(group.attrs))
     meta = read_image_metadata(attrs, where)
     level0 = group[meta.paths[0]]
     plan = plan_pyramid(
@@ -120,7 +126,7 @@ def add_levels(
     token = acquire_lock(store, where)
     try:
         if not (resume and "omescale" in attrs):
-            group.attrs.put({**_with_multiscale(attrs, level0_ms, under_ome), **MARKER})
+            group.attrs.put({**_with_multiscale(attrs, level0_ms, under_ome), **marker()})
             for path in old:
                 del group[path]
     except BaseException:

@@ -7,6 +7,7 @@ new levels; the final task replaces the group attributes in one atomic object wr
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,14 +23,18 @@ from omescale.ngff.store import release_lock, remove_partials
 from omescale.ngff.tasks import missing_blocks, write_all, write_blocks
 from omescale.plan import PyramidPlan
 
-__all__ = ["MARKER", "LevelLayout", "finish", "open_arrays", "storage_layout", "write_graph"]
+__all__ = ["LevelLayout", "marker", "finish", "open_arrays", "storage_layout", "write_graph"]
 
-MARKER = {
-    "omescale": {
-        "status": "incomplete",
-        "note": "omescale is writing this pyramid; resume=True finishes an interrupted write",
+
+
+def marker() -> dict[str, Any]:
+    """A fresh "incomplete" marker attribute (zarr keeps and mutates the dicts it is given)."""
+    return {
+        "omescale": {
+            "status": "incomplete",
+            "note": "omescale is writing this pyramid; resume=True finishes an interrupted write",
+        }
     }
-}
 
 
 @dataclass(frozen=True)
@@ -136,7 +141,7 @@ def write_graph(
 def _finalize(counts: Sequence[int], group: zarr.Group, attrs: Mapping[str, Any],
               lock: tuple[str, str] | None, after: Callable[[], None] | None) -> int:
     """The last task: replace the group attributes (one atomic object), then unlock."""
-    group.attrs.put(dict(attrs))
+    group.attrs.put(copy.deepcopy(dict(attrs)))
     if after is not None:
         after()
     if lock is not None:

@@ -143,8 +143,10 @@ def write_labels(
     store = open_store(image_store, storage_options=storage_options)
     where = location_of(store)
     try:
-        image = zarr.open_group(store, mode="r")
-    except (FileNotFoundError, zarr.errors.NodeNotFoundError) as exc:
+        image = zarr.open_group(open_store(image_store, storage_options=storage_options,
+                                           read_only=True), mode="r")
+    except (FileNotFoundError, zarr.errors.NodeNotFoundError,
+            zarr.errors.ContainsArrayError) as exc:
         raise InputNotFoundError(f"{where} is not an OME-Zarr image") from exc
     meta = read_image_metadata(dict(image.attrs), where)
     src = open_input(labels, storage_options=storage_options)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from zarr.abc.store import Store
@@ -113,14 +115,23 @@ def is_empty(store: Store) -> bool:
 
 def clear_store(store: Store) -> None:
     """Delete everything in the store except the lock (used by ``overwrite=True``)."""
+    if isinstance(store, LocalStore):
+        root = Path(store.root)
+        for entry in root.iterdir() if root.is_dir() else ():
+            if entry.name == LOCK_KEY:
+                continue
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        return
 
-    async def entries() -> list[str]:
-        return [k async for k in store.list_dir("")]
+    async def keys() -> list[str]:
+        return [k async for k in store.list()]
 
-    for entry in sync(entries()):
-        if entry != LOCK_KEY:
-            sync(store.delete_dir(entry))
-            sync(store.delete(entry))
+    for key in sync(keys()):
+        if key != LOCK_KEY:
+            sync(store.delete(key))
 
 
 def _pid_alive(pid: int) -> bool:

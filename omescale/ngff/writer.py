@@ -18,7 +18,7 @@ from dask.delayed import Delayed
 import omescale
 from omescale.errors import OutputExistsError
 from omescale.methods import METHOD_SPECS, Methods
-from omescale.ngff.job import MARKER, finish, open_arrays, storage_layout, write_graph
+from omescale.ngff.job import finish, marker, open_arrays, storage_layout, write_graph
 from omescale.ngff.metadata import (
     check_units,
     image_attributes,
@@ -112,8 +112,10 @@ def open_group(
     """The image group: reopened on resume (it must be ours), else created with the marker."""
     try:
         group = zarr.open_group(store, path=path, mode="r")
+    except zarr.errors.ContainsArrayError as exc:
+        raise OutputExistsError(f"output {where} holds a zarr array, not an image") from exc
     except (FileNotFoundError, zarr.errors.NodeNotFoundError):
-        return zarr.create_group(store, path=path, zarr_format=zarr_format, attributes=MARKER)
+        return zarr.create_group(store, path=path, zarr_format=zarr_format, attributes=marker())
     if not resume:
         raise OutputExistsError(f"output {where} already holds a zarr group")
     attrs = dict(group.attrs)

@@ -1,0 +1,46 @@
+"""Helpers shared by the OME-Zarr tests: validation, read-back and byte-level comparison."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import zarr
+from ome_zarr.io import parse_url
+from ome_zarr.reader import Reader
+from ome_zarr_models import v04, v05
+
+SKIP = (".omescale-lock", ".partial")
+
+
+def validate_image(path: str | Path, version: str = "0.5") -> object:
+    """Validate the image group at ``path`` with ome-zarr-models (0.4 or 0.5)."""
+    group = zarr.open_group(str(path), mode="r")
+    model = v05.Image if version == "0.5" else v04.Image
+    return model.from_zarr(group)
+
+
+def read_levels(path: str | Path) -> list[np.ndarray]:
+    """Every level of the image at ``path`` as read by ome-zarr-py's reader."""
+    nodes = list(Reader(parse_url(str(path)))())
+    return [np.asarray(level) for level in nodes[0].data]
+
+
+def tree_bytes(path: str | Path) -> dict[str, bytes]:
+    """Every file under ``path`` (but locks and temporary files) by relative name."""
+    out = {}
+    for root, _, files in os.walk(path):
+        for name in files:
+            if any(s in name for s in SKIP):
+                continue
+            full = os.path.join(root, name)
+            out[os.path.relpath(full, path)] = Path(full).read_bytes()
+    return out
+
+
+def is_complete(path: str | Path) -> bool:
+    """Whether the group at ``path`` carries complete multiscales metadata."""
+    attrs = dict(zarr.open_group(str(path), mode="r").attrs)
+    ome = attrs.get("ome", attrs)
+    return "omescale" not in attrs and bool(ome.get("multiscales"))
