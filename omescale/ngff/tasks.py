@@ -70,13 +70,13 @@ def write_blocks(
         return da.zeros((), dtype=np.int64)
     name = "omescale-resume-" + tokenize(level.name, target.store_path, list(blocks))
     offsets = [_offsets(c) for c in level.chunks]
+    zeros = (0,) * (level.ndim - 1)
     layer = {}
     for i, idx in enumerate(blocks):
         region = tuple(slice(int(o[j]), int(o[j + 1])) for o, j in zip(offsets, idx, strict=True))
-        layer[(name, i)] = (_store_block, (level.name, *idx), target, region)
+        layer[(name, i, *zeros)] = (_store_block, (level.name, *idx), target, region)
     graph = HighLevelGraph.from_collections(name, layer, dependencies=[level])
-    one = (1,) * (level.ndim - 1)
-    counts = da.Array(graph, name, chunks=((1,) * len(blocks), *[(c,) for c in one]),
+    counts = da.Array(graph, name, chunks=((1,) * len(blocks), *[(1,)] * len(zeros)),
                       dtype=np.int64, meta=np.empty((0,) * level.ndim, dtype=np.int64))
     return counts.sum()
 
