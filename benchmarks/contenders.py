@@ -251,11 +251,21 @@ CONTENDERS: dict[str, Callable[[Job], float]] = {
 
 
 def run_job(job: Job) -> dict[str, Any]:
-    """Run ``job`` and describe the result: seconds and bytes written."""
+    """Run ``job`` and describe the result: wall and CPU seconds, bytes written."""
+    cpu0 = _cpu_seconds()
     seconds = CONTENDERS[job.contender](job)
+    cpu = _cpu_seconds() - cpu0
     out = Path(job.output)
     written = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     if job.contender == "omescale_inplace":
         base = Path(job.input)
         written -= sum(p.stat().st_size for p in (base / "0").rglob("*") if p.is_file())
-    return {"seconds": seconds, "bytes_written": written}
+    return {"seconds": seconds, "cpu_seconds": cpu, "bytes_written": written}
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process, all threads (robust to a loaded machine)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime

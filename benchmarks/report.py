@@ -47,7 +47,8 @@ def format_tables(result: dict[str, Any]) -> str:
             ours_rss = _by_label(rows).get(f"omescale:{fam}", {}).get("peak_rss")
             lines.append(f"-- {fam}")
             lines.append(f"  {'contender':34s} {'wall s':>8s} {'peak MiB':>9s} {'MB/s':>7s}"
-                         f" {'t/omescale':>10s} {'rss/omescale':>12s} {'proc s':>7s}")
+                         f" {'t/omescale':>10s} {'rss/omescale':>12s} {'cpu s':>7s}"
+                         f" {'proc s':>7s}")
             for r in _family_rows(rows, fam):
                 if r.get("error"):
                     lines.append(f"  {r['label']:34s} FAILED: {r['error'][:90]}")
@@ -57,7 +58,7 @@ def format_tables(result: dict[str, Any]) -> str:
                     f"  {r['label']:34s} {r['seconds']:8.2f} {r['peak_rss'] / MiB:9.0f}"
                     f" {mbs:7.0f} {_ratio(r['seconds'], ours):>10s}"
                     f" {_ratio(r['peak_rss'], ours_rss):>12s}"
-                    f" {r['process_seconds']:7.1f}")
+                    f" {r.get('cpu_seconds', float('nan')):7.1f} {r['process_seconds']:7.1f}")
         lines.append("")
     return "\n".join(lines)
 

@@ -1,0 +1,125 @@
+"""Profile one contender with py-spy (every thread: dask works in its worker threads).
+
+``python -m benchmarks.profile --method resize --size 0.25 [--contender omescale]`` runs the
+worker for that job under ``py-spy record --format raw`` (collapsed stacks, native frames off)
+and prints where the samples fall: by *category* (decompress, compress, zarr/async I/O, kernel
+maths, dask scheduling, idle) and the top functions by own samples and by inclusive samples.
+pyinstrument (``benchmarks.worker --profile``) sees only the main thread, which here mostly waits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import asdict
+from pathlib import Path
+
+from benchmarks.codecs import DEFAULT_CODEC
+from benchmarks.contenders import Job
+from benchmarks.measure import ROOT
+from benchmarks.workloads import ensure_input, workloads
+
+__all__ = ["categorize", "main", "summarize"]
+
+#: (category, substrings of a frame "function (file)"), first match from the leaf upwards wins.
+CATEGORIES = [
+    ("idle: waiting (locks, queues, futures)", ("wait (threading", "acquire", "select (selectors",
+                                               "_worker (concurrent", "get (queue")),
+    ("blosc/zstd decode", ("decode", "decompress")),
+    ("blosc/zstd encode", ("encode", "compress")),
+    ("scipy.ndimage", ("scipy/ndimage",)),
+    ("omescale kernels", ("omescale/kernels",)),
+    ("omescale lift/tasks", ("omescale/lift", "omescale/ngff/tasks")),
+    ("numpy", ("numpy/",)),
+    ("zarr (indexing, buffers, store I/O)", ("zarr/",)),
+    ("dask scheduler/graph", ("dask/",)),
+]
+
+
+def categorize(stack: list[str]) -> str:
+    """The category of one sampled stack (frames root first)."""
+    for frame in reversed(stack):
+        for name, needles in CATEGORIES:
+            if any(n in frame for n in needles):
+                return name
+    return "other"
+
+
+def summarize(raw: str, top: int = 15, rate: int = 100) -> str:
+    """Text summary of py-spy ``--format raw`` output (``frame;frame;... count`` lines)."""
+    idle_leaves: set[str] = set()
+    cats: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    incl: Counter[str] = Counter()
+    total = 0
+    for line in raw.splitlines():
+        stack_text, _, count_text = line.rpartition(" ")
+        if not stack_text or not count_text.isdigit():
+            continue
+        n = int(count_text)
+        frames = stack_text.split(";")[1:]  # first entry names the thread
+        if not frames:
+            continue
+        total += n
+        cat = categorize(frames)
+        cats[cat] += n
+        own[frames[-1]] += n
+        if cat == CATEGORIES[0][0]:
+            idle_leaves.add(frames[-1])
+        for f in set(frames):
+            incl[f] += n
+    idle = cats.pop(CATEGORIES[0][0], 0)
+    busy = max(1, total - idle)
+    lines = [f"{total} samples over all threads, {idle} idle (waiting); shares below are of "
+             f"the {total - idle} busy samples (~{(total - idle) / rate:.1f} CPU-seconds)",
+             "busy samples by category:"]
+    lines += [f"  {100 * c / busy:5.1f} %  {name}" for name, c in cats.most_common()]
+    lines.append("top busy functions by own samples:")
+    top_own = [(f, c) for f, c in own.most_common() if f not in idle_leaves][:top]
+    lines += [f"  {100 * c / busy:5.1f} %  {f}" for f, c in top_own]
+    lines.append("top omescale functions by inclusive samples:")
+    ours = [(f, c) for f, c in incl.most_common() if "omescale/" in f][:top]
+    lines += [f"  {100 * c / busy:5.1f} %  {f}" for f, c in ours]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Record and summarize a py-spy profile of one benchmark job."""
+    p = argparse.ArgumentParser(prog="python -m benchmarks.profile")
+    p.add_argument("--contender", default="omescale")
+    p.add_argument("--method", default="resize")
+    p.add_argument("--workload", default="volume")
+    p.add_argument("--size", type=float, default=0.25)
+    p.add_argument("--codec", default=DEFAULT_CODEC)
+    p.add_argument("--rate", type=int, default=100, help="samples per second")
+    p.add_argument("--out", default=str(ROOT / "bench-results" / "profile.txt"))
+    p.add_argument("--data", default=str(ROOT / "bench-data"))
+    args = p.parse_args(argv)
+    (wl,) = workloads([args.workload], size=args.size)
+    src = ensure_input(wl, args.codec, Path(args.data))
+    out_dir = Path(args.data) / "out" / "profile.zarr"
+    shutil.rmtree(out_dir, ignore_errors=True)
+    job = Job(args.contender, args.method, str(src), str(out_dir), args.codec)
+    raw = Path(args.out).with_suffix(".raw")
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
+    cmd = [spy, "record", "--format", "raw", "--rate", str(args.rate), "--threads",
+           "--idle", "-o", str(raw), "--", sys.executable, "-m", "benchmarks.worker",
+           json.dumps(asdict(job))]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    shutil.rmtree(out_dir, ignore_errors=True)
+    result = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    status = result or proc.stderr[-500:]
+    header = f"{args.contender}:{args.method} on {wl.name} {wl.shape}: {status}"
+    text = header + "\n" + summarize(raw.read_text(), rate=args.rate)
+    Path(args.out).write_text(text + "\n")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
