@@ -1,0 +1,86 @@
+"""A real LocalCluster with 2 worker processes: same bytes as threads, survives a killed worker."""
+
+import os
+import signal
+import sys
+import time
+
+import cloudpickle
+import dask
+import dask.array as da
+import numpy as np
+import pytest
+import zarr
+from _ngff_util import is_complete, tree_bytes
+
+import omescale
+from omescale.errors import CorruptInputError
+
+distributed = pytest.importorskip("distributed")
+pytestmark = pytest.mark.slow
+cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers need _slow by value
+
+RNG = np.random.default_rng(9)
+IMAGE = RNG.integers(1, 60000, size=(2, 96, 112), dtype=np.uint16)
+KW = {"chunks": (1, 16, 16), "scale_factors": [2, 4], "method": "resize"}
+
+
+def _slow(block):
+    time.sleep(0.05)
+    return block
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, silence_logs=50) as cluster, \
+            distributed.Client(cluster) as c:
+        yield c
+
+
+@pytest.fixture
+def source(tmp_path):
+    path = tmp_path / "in.zarr"
+    z = zarr.create_array(str(path), shape=IMAGE.shape, dtype=IMAGE.dtype, chunks=(1, 16, 16))
+    z[:] = IMAGE
+    return path
+
+
+def _clean(source, tmp_path):
+    clean = tmp_path / "clean.zarr"
+    with dask.config.set(scheduler="threads"):
+        omescale.write_pyramid(source, clean, **KW)
+    return tree_bytes(clean)
+
+
+def test_cluster_output_equals_threaded(client, tmp_path, source):
+    out = tmp_path / "out.zarr"
+    with dask.config.set(scheduler="dask.distributed"):  # conftest pins threads otherwise
+        omescale.write_pyramid(source, out, **KW)
+    assert tree_bytes(out) == _clean(source, tmp_path)
+    pending = omescale.write_pyramid(source, tmp_path / "b.zarr", shards=(1, 32, 32),
+                                     compute=False, **KW)
+    assert client.compute(pending).result() > 0 and is_complete(tmp_path / "b.zarr")
+
+
+def test_killed_worker_does_not_change_the_result(client, tmp_path, source):
+    out = tmp_path / "out.zarr"
+    slow = da.from_zarr(str(source)).map_blocks(_slow, dtype=IMAGE.dtype)
+    future = client.compute(omescale.write_pyramid(slow, out, compute=False, **KW))
+    end = time.monotonic() + 60
+    while len(list((out / "0" / "c").rglob("*"))) < 20:  # some chunks are written
+        assert time.monotonic() < end and not future.done()
+        time.sleep(0.01)
+    pids = client.run(os.getpid)
+    os.kill(next(iter(pids.values())), signal.SIGKILL)
+    future.result(timeout=120)
+    assert is_complete(out)
+    assert tree_bytes(out) == _clean(source, tmp_path)
+
+
+def test_corrupt_chunk_error_crosses_the_cluster(client, tmp_path, source):
+    chunk = source / "c" / "1" / "2" / "3"
+    chunk.write_bytes(b"garbage")
+    with pytest.raises(CorruptInputError, match=r"\(1, 2, 3\)"), \
+            dask.config.set(scheduler="dask.distributed"):
+        omescale.write_pyramid(source, tmp_path / "out.zarr", **KW)
