@@ -2,6 +2,7 @@
 
 
 import time
+from typing import ClassVar
 
 import dask
 import dask.array as da
@@ -191,3 +192,26 @@ def test_virtual_2tib_pyramid_plans_in_seconds_with_tasks_per_shard(tmp_path):
     assert elapsed < 20, elapsed  # measured ~0.6 s on 2 shared cores
     assert objects <= tasks <= 8 * objects, (tasks, objects)  # measured 6589 for 1360 shards
     assert not is_complete(tmp_path / "big.zarr")
+
+
+class _CountingStore(zarr.storage.LocalStore):
+    """A real LocalStore that counts how often each chunk is read."""
+
+    reads: ClassVar[dict[str, int]] = {}
+
+    async def get(self, key, prototype=None, byte_range=None):
+        buf = await super().get(key, prototype, byte_range)
+        if buf is not None and not key.endswith("zarr.json"):
+            self.reads[key] = self.reads.get(key, 0) + 1
+        return buf
+
+
+@pytest.mark.parametrize("method", ["local_mean", "resize", "gaussian"])
+def test_base_is_read_once_per_pyramid(tmp_path, method):
+    src = tmp_path / "in.zarr"
+    z = zarr.create_array(str(src), shape=(256, 256), dtype=np.uint16, chunks=(64, 64))
+    z[:] = RNG.integers(0, 60000, size=(256, 256), dtype=np.uint16)
+    _CountingStore.reads = {}
+    base = zarr.open_array(_CountingStore(str(src), read_only=True), mode="r")
+    omescale.write_pyramid(base, tmp_path / "out.zarr", method=method, scale_factors=[2, 4, 8])
+    assert len(_CountingStore.reads) == 16 and set(_CountingStore.reads.values()) == {1}
