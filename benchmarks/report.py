@@ -1,10 +1,13 @@
-"""Tables and target checks from benchmark results (plain dicts, as saved with ``--json``)."""
+"""Tables and target checks from benchmark results (plain dicts, as saved with ``--json``).
+
+``python -m benchmarks.report results.json`` prints a saved run as Markdown with its targets.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["format_tables", "check_targets", "flatness"]
+__all__ = ["check_targets", "flatness", "format_markdown", "format_tables"]
 
 MiB = 2**20
 
@@ -137,3 +140,48 @@ def flatness(result: dict[str, Any]) -> list[str]:
         cells = ", ".join(f"x{s:g}: {by_size[s] / MiB:.0f} MiB" for s in sizes)
         lines.append(f"  {name} {label}: {cells}  (growth {100 * (hi - lo) / lo:+.1f} %)")
     return lines
+
+
+def format_markdown(result: dict[str, Any]) -> str:
+    """The tables as Markdown (for docs/benchmarks.md), one per workload and family."""
+    out = []
+    for wl in result["workloads"]:
+        rows = wl["rows"]
+        out.append(f"#### {wl['name']} {' x '.join(map(str, wl['shape']))} uint16, "
+                   f"{wl['nbytes'] / 2**30:.2f} GiB (size x{wl['size']:g})\n")
+        out.append("| family | contender | wall s | cpu s | peak MiB | MB/s | t/omescale "
+                   "| rss/omescale |")
+        out.append("|---|---|---:|---:|---:|---:|---:|---:|")
+        for fam in result["families"]:
+            ours = _by_label(rows).get(f"omescale:{fam}", {})
+            for r in _family_rows(rows, fam):
+                if r.get("error"):
+                    out.append(f"| {fam} | {r['label']} | failed: {r['error'][:60]} "
+                               "| | | | | |")
+                    continue
+                out.append(
+                    f"| {fam} | {r['label']} | {r['seconds']:.1f} "
+                    f"| {r.get('cpu_seconds', float('nan')):.1f} | {r['peak_rss'] / MiB:.0f} "
+                    f"| {wl['nbytes'] / 1e6 / r['seconds']:.0f} "
+                    f"| {_ratio(r['seconds'], _secs(ours) if ours else None).strip()} "
+                    f"| {_ratio(r['peak_rss'], ours.get('peak_rss')).strip()} |")
+        out.append("")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+    from pathlib import Path
+
+    data = json.loads(Path(sys.argv[1]).read_text())
+    print(format_markdown(data))
+    for wl in data["workloads"]:
+        print(f"\nTargets on {wl['name']} x{wl['size']:g}:\n")
+        for name, met, detail in check_targets(wl):
+            print(f"- {'met' if met else 'not measured' if met is None else 'MISSED'}: "
+                  f"{name} ({detail})")
+    flat = flatness(data)
+    if flat:
+        print("\nPeak RSS across sizes:\n")
+        print("\n".join(f"- {line.strip()}" for line in flat))
