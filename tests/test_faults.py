@@ -10,7 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import zarr
-from _ngff_util import is_complete, tree_bytes
+from _ngff_util import is_complete, tree_bytes, validate_image
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import omescale
 from omescale.errors import CorruptInputError, OutputExistsError, OutputLockedError
@@ -130,3 +132,30 @@ def test_corrupt_input_chunk_is_named_and_target_stays_resumable(tmp_path, sourc
     clean = tmp_path / "clean.zarr"
     omescale.write_pyramid(source, clean, **KW)
     assert tree_bytes(out) == tree_bytes(clean)
+
+
+FUZZ_IMAGE = RNG.integers(0, 255, size=(5, 13, 17), dtype=np.uint8)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    method=st.sampled_from(["nearest", "local_mean", "resize", "mode", "max", "zoom", "bogus"]),
+    factors=st.lists(st.sampled_from([1, 2, 3, 4, 0, -2, 2.5, 32, "2"]), max_size=3),
+    axes=st.sampled_from([None, "zyx", "cyx", "yx", "xyz", "zzx", "qyx"]),
+    chunks=st.sampled_from([None, (1, 8, 8), (2, 5, 7), (0, 4, 4), (4, 4)]),
+    zarr_format=st.sampled_from([2, 3, 4]),
+)
+def test_fuzz_valid_arguments_write_valid_ome_zarr_and_invalid_ones_raise(
+    tmp_path_factory, method, factors, axes, chunks, zarr_format
+):
+    out = tmp_path_factory.mktemp("fuzz") / "img.zarr"
+    scale_factors = list(np.cumprod(factors)) if all(isinstance(f, int) for f in factors) \
+        else factors
+    try:
+        omescale.write_pyramid(FUZZ_IMAGE, out, method=method, scale_factors=scale_factors or None,
+                               axes=axes, chunks=chunks, zarr_format=zarr_format)
+    except omescale.OmescaleError:
+        assert not out.exists()
+        return
+    validate_image(out, "0.5" if zarr_format == 3 else "0.4")
