@@ -1,0 +1,433 @@
+"""The ``omescale`` command: write OME-Zarr pyramids, the built-in example, and inspect images.
+
+::
+
+    omescale INPUT OUTPUT [options]     write the pyramid of INPUT at OUTPUT
+    omescale INPUT --in-place           add levels to the OME-Zarr image INPUT
+    omescale example OUTPUT [options]   write the pyramid of a synthetic sample (no download)
+    omescale info PATH                  print an OME-Zarr image's levels and metadata
+
+Exit codes: 0 ok, 2 bad usage or input (nothing written), 1 failure, 130 interrupted.
+This module only parses, dispatches and reports; all computing lives in the library.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+import traceback
+from collections.abc import Iterator, Sequence
+from typing import Any, NoReturn, TextIO
+
+import dask
+
+import omescale
+from omescale.errors import OmescaleError
+from omescale.methods import Methods
+
+__all__ = ["main"]
+
+PROG = "omescale"
+_COMMANDS = ("example", "info")
+_LOCAL_SCHEDULERS = ("threads", "processes", "synchronous")
+
+
+class UsageError(Exception):
+    """Bad command-line usage (exit code 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line, raised instead of printed."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+# --- parsing option values (strings -> plain Python values) -----------------------------------
+
+
+def _ints(text: str) -> tuple[int, ...] | int:
+    """``512`` -> 512, ``1,256,256`` -> (1, 256, 256)."""
+    try:
+        values = tuple(int(v) for v in text.replace("x", ",").split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an integer or a comma-separated list of integers"
+        ) from None
+    return values[0] if len(values) == 1 else values
+
+
+def _shape(text: str) -> tuple[int, ...]:
+    """``64x1024x1024`` or ``64,1024,1024``."""
+    value = _ints(text)
+    return value if isinstance(value, tuple) else (value,)
+
+
+def _pairs(text: str, convert: Any, what: str) -> dict[str, Any]:
+    out = {}
+    for item in text.split(","):
+        axis, sep, value = item.partition("=")
+        if not sep or not axis.strip():
+            raise argparse.ArgumentTypeError(f"{text!r}: expected AXIS={what}[,AXIS={what}...]")
+        try:
+            out[axis.strip()] = convert(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} in {text!r} is not a {what}") from None
+    return out
+
+
+def _factor_spec(text: str) -> int | dict[str, int]:
+    """One level of ``--scale-factors``: ``4`` (y and x) or ``z=2,y=4,x=4``."""
+    if "=" in text:
+        return _pairs(text, int, "integer")
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"scale factor {text!r} is not an integer or AXIS=INT,... list"
+        ) from None
+
+
+def _sizes(text: str) -> dict[str, float]:
+    return _pairs(text, float, "number")
+
+
+# --- the parsers --------------------------------------------------------------------------------
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    parser.add_argument("--version", action="version", version=f"omescale {omescale.__version__}")
+
+
+def _add_pyramid_options(parser: argparse.ArgumentParser, *, default_chunks: str | None) -> None:
+    methods = ", ".join(m.value for m in Methods)
+    g = parser.add_argument_group("pyramid")
+    g.add_argument("--method", default="resize", metavar="NAME",
+                   help=f"downsampling method: {methods} (default: resize)")
+    g.add_argument("--order", type=int, default=None, help="spline order 0-5 (zoom only)")
+    levels = g.add_mutually_exclusive_group()
+    levels.add_argument("--levels", type=int, default=None, metavar="N",
+                        help="number of levels, level 0 included (default: until y and x "
+                             "fit in one chunk)")
+    levels.add_argument("--scale-factors", nargs="+", type=_factor_spec, default=None,
+                        metavar="F", help="cumulative factor of each level after level 0: "
+                        "'2 4 8' (y and x) or 'z=1,y=2,x=2 z=2,y=4,x=4'")
+    g.add_argument("--axes", default=None, help="OME-NGFF axes of the input, e.g. czyx")
+    g.add_argument("--physical-size", type=_sizes, default=None, metavar="AXIS=SIZE,...",
+                   help="pixel size of level 0, e.g. z=2,y=0.5,x=0.5")
+    g.add_argument("--unit", default=None,
+                   help="unit of the axes given in --physical-size, e.g. micrometer")
+    out = parser.add_argument_group("output")
+    out.add_argument("--chunks", type=_ints, default=default_chunks, metavar="C[,C...]",
+                     help="storage chunk shape: one int per axis, or one int for z, y and x")
+    out.add_argument("--shards", type=_ints, default=None, metavar="S[,S...]",
+                     help="shard shape (zarr 3 / NGFF 0.5 only), a multiple of the chunks")
+    out.add_argument("--ngff", choices=("0.5", "0.4"), default="0.5",
+                     help="0.5 on zarr format 3 (default) or 0.4 on zarr format 2")
+    out.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    out.add_argument("--resume", action="store_true",
+                     help="finish an interrupted write, computing only missing chunks")
+    out.add_argument("--dry-run", action="store_true",
+                     help="print levels, shapes, chunks, bytes and tasks; write nothing")
+    run = parser.add_argument_group("running")
+    run.add_argument("--scheduler", default="threads", metavar="NAME|ADDRESS",
+                     help="threads (default), processes, synchronous, 'local' (a dask "
+                          "distributed LocalCluster), or a scheduler address tcp://host:8786")
+    run.add_argument("--workers", type=int, default=None, metavar="N",
+                     help="threads / processes / LocalCluster workers (default: one per core)")
+    run.add_argument("--no-progress", action="store_true",
+                     help="no progress bar even on a terminal")
+    _add_common(parser)
+
+
+def _convert_parser() -> _Parser:
+    parser = _Parser(
+        prog=PROG,
+        usage=f"{PROG} INPUT OUTPUT [options]\n       {PROG} INPUT --in-place [options]\n"
+              f"       {PROG} example OUTPUT [options]\n       {PROG} info PATH",
+        description="Write a multiscale OME-Zarr pyramid of INPUT (zarr array, OME-Zarr image, "
+                    "TIFF, .npy; local path or fsspec URL), exact on any chunking.",
+        epilog="commands:\n  example OUTPUT   write the pyramid of a built-in synthetic sample "
+               "(no download)\n  info PATH        print an OME-Zarr image's levels and metadata\n"
+               "\nexit codes: 0 ok, 2 bad usage or input (nothing written), 1 failure",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("input", metavar="INPUT", help="image to downsample")
+    parser.add_argument("output", metavar="OUTPUT", nargs="?", default=None,
+                        help="OME-Zarr image to write (path or URL)")
+    parser.add_argument("--in-place", action="store_true",
+                        help="add levels to the OME-Zarr image INPUT (level 0 untouched)")
+    parser.add_argument("--labels", metavar="NAME", default=None,
+                        help="write INPUT as label image NAME under the OME-Zarr image OUTPUT "
+                             "(method nearest unless --method mode/min/max)")
+    _add_pyramid_options(parser, default_chunks=None)
+    return parser
+
+
+def _example_parser() -> _Parser:
+    parser = _Parser(
+        prog=f"{PROG} example",
+        description="Write the pyramid of omescale's built-in synthetic sample: uint16 "
+                    "nuclei and puncta with noise, generated lazily per chunk (no download).",
+    )
+    parser.add_argument("output", metavar="OUTPUT", help="OME-Zarr image to write")
+    parser.add_argument("--shape", "--size", type=_shape, default=None, metavar="ZxYxX",
+                        help="sample shape, 3D or 2D (default: 64x1024x1024, 128 MiB)")
+    parser.add_argument("--seed", type=int, default=0, help="layout and noise seed")
+    _add_pyramid_options(parser, default_chunks="8,256,256")
+    return parser
+
+
+def _info_parser() -> _Parser:
+    parser = _Parser(prog=f"{PROG} info",
+                     description="Print an OME-Zarr image's levels and metadata.")
+    parser.add_argument("path", metavar="PATH", help="OME-Zarr image or zarr array")
+    _add_common(parser)
+    return parser
+
+
+# --- running ------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _scheduler(name: str, workers: int | None) -> Iterator[Any]:
+    """Yield a distributed ``Client`` or ``None`` for dask's local schedulers."""
+    if workers is not None and workers < 1:
+        raise UsageError(f"--workers must be >= 1, got {workers}")
+    if name in _LOCAL_SCHEDULERS:
+        with dask.config.set(scheduler=name, num_workers=workers):
+            yield None
+        return
+    from distributed import Client, LocalCluster
+
+    if name == "local":
+        with LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                          processes=True, dashboard_address=None) as cluster, \
+                Client(cluster) as client:
+            yield client
+        return
+    if "://" not in name and ":" not in name:
+        raise UsageError(
+            f"--scheduler {name!r}: use threads, processes, synchronous, local or an address "
+            "such as tcp://host:8786"
+        )
+    with Client(name, timeout="10s") as client:
+        yield client
+
+
+def _compute(pending: Any, client: Any, progress: bool) -> None:
+    """Run ``pending`` with a progress bar on stderr when asked."""
+    if pending is None:
+        return
+    if client is None:
+        if progress:
+            from dask.diagnostics import ProgressBar
+
+            with ProgressBar(out=sys.stderr, dt=0.2):
+                dask.compute(pending)
+        else:
+            dask.compute(pending)
+        return
+    future = client.compute(pending)
+    if progress:
+        from distributed import progress as distributed_progress
+
+        with contextlib.redirect_stdout(sys.stderr):
+            distributed_progress(future)
+        sys.stderr.write("\n")
+    future.result()
+
+
+def _show_progress(args: argparse.Namespace) -> bool:
+    return not args.no_progress and sys.stderr.isatty()
+
+
+def _writer_options(args: argparse.Namespace) -> dict[str, Any]:
+    units = None
+    if args.unit is not None:
+        if not args.physical_size:
+            raise UsageError("--unit needs --physical-size (it applies to the axes named there)")
+        units = {a: args.unit for a in args.physical_size}
+    return {
+        "method": args.method,
+        "scale_factors": args.scale_factors,
+        "max_layer": None if args.levels is None else _max_layer(args.levels),
+        "axes": args.axes,
+        "chunks": args.chunks,
+        "order": args.order,
+        "physical_sizes": args.physical_size,
+        "units": units,
+    }
+
+
+def _max_layer(levels: int) -> int:
+    if levels < 1:
+        raise UsageError(f"--levels must be >= 1 (level 0 included), got {levels}")
+    return levels - 1
+
+
+def _zarr_format(args: argparse.Namespace) -> int:
+    return 3 if args.ngff == "0.5" else 2
+
+
+def _write(args: argparse.Namespace, image: Any, output: str, out: TextIO,
+           extra: dict[str, Any] | None = None, name: str | None = None) -> int:
+    options = {**_writer_options(args), **(extra or {})}
+    if args.dry_run:
+        from omescale.cli_report import dry_run
+
+        dry_run(image, output, options, shards=args.shards, zarr_format=_zarr_format(args),
+                overwrite=args.overwrite, resume=args.resume, name=name, out=out)
+        return 0
+    start = time.perf_counter()
+    with _scheduler(args.scheduler, args.workers) as client:
+        pending = omescale.write_pyramid(
+            image, output, shards=args.shards, zarr_format=_zarr_format(args),
+            overwrite=args.overwrite, resume=args.resume, compute=False, **options,
+        )
+        _compute(pending, client, _show_progress(args))
+    from omescale.cli_report import summary
+
+    summary(output, time.perf_counter() - start, out=out)
+    return 0
+
+
+def _convert(args: argparse.Namespace, out: TextIO) -> int:
+    if args.in_place:
+        return _in_place(args, out)
+    if args.output is None:
+        raise UsageError("OUTPUT is required (or pass --in-place to add levels to INPUT)")
+    if args.labels is not None:
+        return _labels(args, out)
+    return _write(args, args.input, args.output, out)
+
+
+def _in_place(args: argparse.Namespace, out: TextIO) -> int:
+    if args.output is not None or args.labels is not None:
+        raise UsageError("--in-place writes into INPUT: give no OUTPUT and no --labels")
+    if args.physical_size or args.axes or args.unit or args.ngff != "0.5":
+        raise UsageError("--in-place keeps the image's own axes, sizes, units and NGFF version")
+    if args.dry_run:
+        raise UsageError("--dry-run is not available with --in-place")
+    from omescale.ngff.inplace import add_levels
+
+    options = _writer_options(args)
+    for key in ("axes", "physical_sizes", "units"):
+        options.pop(key)
+    start = time.perf_counter()
+    with _scheduler(args.scheduler, args.workers) as client:
+        pending = add_levels(args.input, shards=args.shards, overwrite=args.overwrite,
+                             resume=args.resume, compute=False, **options)
+        _compute(pending, client, _show_progress(args))
+    from omescale.cli_report import summary
+
+    summary(args.input, time.perf_counter() - start, out=out)
+    return 0
+
+
+def _labels(args: argparse.Namespace, out: TextIO) -> int:
+    if args.physical_size or args.unit or args.order is not None or args.levels is not None:
+        raise UsageError("--labels takes the image's sizes and levels; drop --physical-size, "
+                         "--unit, --order and --levels")
+    if args.dry_run:
+        raise UsageError("--dry-run is not available with --labels")
+    method = "nearest" if args.method == "resize" else args.method
+    start = time.perf_counter()
+    with _scheduler(args.scheduler, args.workers) as client:
+        pending = omescale.write_labels(
+            args.input, args.output, args.labels, method=method,
+            scale_factors=args.scale_factors, axes=args.axes, chunks=args.chunks,
+            shards=args.shards, overwrite=args.overwrite, resume=args.resume, compute=False,
+        )
+        _compute(pending, client, _show_progress(args))
+    from omescale.cli_report import summary
+
+    summary(f"{args.output.rstrip('/')}/labels/{args.labels}", time.perf_counter() - start,
+            out=out)
+    return 0
+
+
+def _example(args: argparse.Namespace, out: TextIO) -> int:
+    from omescale.sample import DEFAULT_SHAPE, sample_image
+
+    shape = args.shape or DEFAULT_SHAPE
+    chunks = args.chunks if isinstance(args.chunks, tuple) else None
+    if chunks is not None and len(chunks) != len(shape):
+        chunks = None  # the writer reports the mismatch against the sample's axes
+    sample = sample_image(shape, chunks=chunks, seed=args.seed)
+    extra: dict[str, Any] = {}
+    if args.axes is None:
+        extra["axes"] = sample.axes
+    if args.physical_size is None:
+        extra["physical_sizes"] = sample.physical_sizes
+        extra["units"] = sample.units
+    name = f"synthetic sample {'x'.join(map(str, sample.data.shape))} (seed {args.seed})"
+    return _write(args, sample.data, args.output, out, extra, name=name)
+
+
+def _info(args: argparse.Namespace, out: TextIO) -> int:
+    from omescale.cli_report import info
+
+    info(args.path, out=out)
+    return 0
+
+
+# --- entry point --------------------------------------------------------------------------------
+
+
+def _dispatch(argv: Sequence[str], out: TextIO) -> int:
+    if argv and argv[0] == "example":
+        return _example(_example_parser().parse_args(argv[1:]), out)
+    if argv and argv[0] == "info":
+        return _info(_info_parser().parse_args(argv[1:]), out)
+    return _convert(_convert_parser().parse_args(argv), out)
+
+
+# The library speaks Python keywords; on the command line they are flags.
+_FLAGS = {"overwrite=True": "--overwrite", "resume=True": "--resume",
+          "max_layer": "--levels", "scale_factors": "--scale-factors"}
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    for word, flag in _FLAGS.items():
+        text = text.replace(word, flag)
+    return text
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code (also used by the console script)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        return _dispatch(argv, sys.stdout)
+    except UsageError as exc:
+        sys.stderr.write(f"{PROG}: error: {_one_line(exc)} (see {PROG} --help)\n")
+        return 2
+    except OmescaleError as exc:
+        if debug:
+            traceback.print_exc()
+        sys.stderr.write(f"{PROG}: error: {_one_line(exc)}\n")
+        return 2
+    except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write(f"{PROG}: interrupted; rerun with --resume to finish the output\n")
+        return 130
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        sys.stderr.write(
+            f"{PROG}: failed: {type(exc).__name__}: {_one_line(exc)} "
+            "(rerun with --resume to finish a partly written output; --debug for details)\n"
+        )
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""What the command line prints: the dry-run plan, the summary after a write, ``info``.
+
+Rendering only: plans come from :mod:`omescale.plan`, sizes from the written zarr arrays.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, TextIO
+
+import zarr
+from dask.highlevelgraph import HighLevelGraph
+
+from omescale.errors import InputNotFoundError
+from omescale.ngff.job import storage_layout
+from omescale.ngff.metadata import read_image_metadata
+from omescale.ngff.readers import open_input
+from omescale.ngff.store import open_store, open_target
+from omescale.plan import plan_pyramid
+from omescale.pyramid import levels_from_plan
+
+__all__ = ["dry_run", "human_bytes", "info", "summary"]
+
+
+def human_bytes(n: float) -> str:
+    """``1536`` -> ``1.5 KiB``."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} PiB"  # pragma: no cover
+
+
+def _dims(values: Sequence[Any] | None) -> str:
+    return "-" if values is None else "x".join(str(v) for v in values)
+
+
+def _numbers(values: Sequence[float] | None) -> str:
+    return "-" if values is None else ",".join(f"{v:g}" for v in values)
+
+
+def _table(rows: list[list[str]], out: TextIO) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        out.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n")
+
+
+def dry_run(image: Any, output: str, options: Mapping[str, Any], *, shards: Any,
+            zarr_format: int, overwrite: bool = False, resume: bool = False,
+            name: str | None = None, out: TextIO) -> None:
+    """Plan as the writer would and print levels, shapes, chunks, bytes and tasks."""
+    src = open_input(image)
+    plan = plan_pyramid(
+        src.data.shape, src.data.dtype,
+        axes=options.get("axes") or src.axes,
+        scale_factors=options.get("scale_factors"), method=options.get("method", "resize"),
+        max_layer=options.get("max_layer"), chunks=options.get("chunks"),
+        input_chunks=tuple(c[0] for c in src.data.chunks) if src.native_chunks else None,
+        order=options.get("order"),
+        physical_sizes=options.get("physical_sizes") or src.physical_sizes,
+        units=options.get("units") or src.units,
+    )
+    layouts = storage_layout(plan, shards, zarr_format)
+    # The same checks of the output as a real run; nothing is written.
+    open_target(output, overwrite=overwrite, resume=resume, source=src.location)
+    levels = levels_from_plan(src.data, plan, block_shapes=[lt.block for lt in layouts])
+    compute_tasks = len(HighLevelGraph.merge(*(lv.__dask_graph__() for lv in levels)))
+    objects = [
+        math.prod(math.ceil(n / b) for n, b in zip(lv.shape, lt.block, strict=True))
+        for lv, lt in zip(plan.levels, layouts, strict=True)
+    ]
+    out.write(f"dry run: {name or src.name} -> {output} (nothing written)\n")
+    out.write(f"method {plan.method}, axes {plan.axes}, dtype {plan.dtype}, "
+              f"NGFF {'0.5' if zarr_format == 3 else '0.4'} (zarr {zarr_format})\n")
+    rows = [["level", "shape", "chunks", "shards", "bytes", "objects", "scale"]]
+    for k, (lv, lt, n) in enumerate(zip(plan.levels, layouts, objects, strict=True)):
+        rows.append([str(k), _dims(lv.shape), _dims(lt.chunks), _dims(lt.shards),
+                     human_bytes(plan.nbytes(k)), str(n), _numbers(lv.scale)])
+    _table(rows, out)
+    total = sum(plan.nbytes(k) for k in range(len(plan.levels)))
+    out.write(f"total: {len(plan.levels)} levels, {human_bytes(total)}, {sum(objects)} storage "
+              f"objects; tasks: {compute_tasks} read/compute + {sum(objects)} write + 1 "
+              "metadata\n")
+
+
+def _image_levels(path: str) -> tuple[Any, list[tuple[str, zarr.Array]]]:
+    try:
+        node = zarr.open(open_store(path, read_only=True), mode="r")
+    except (FileNotFoundError, zarr.errors.NodeNotFoundError) as exc:
+        raise InputNotFoundError(f"{path} is not a zarr array or OME-Zarr image") from exc
+    if isinstance(node, zarr.Array):
+        return None, [("", node)]
+    meta = read_image_metadata(dict(node.attrs), path)
+    return meta, [(p, node[p]) for p in meta.paths]
+
+
+def summary(path: str, seconds: float, *, out: TextIO) -> None:
+    """One paragraph after a write: levels and shapes, bytes, time and throughput."""
+    _, levels = _image_levels(path)
+    sizes = [a.nbytes for _, a in levels]
+    shapes = ", ".join(_dims(a.shape) for _, a in levels)
+    rate = sizes[0] / seconds / 2**20 if seconds > 0 else float("inf")
+    out.write(f"wrote {path}: {len(levels)} levels ({shapes}), {human_bytes(sum(sizes))} "
+              f"in {seconds:.1f} s ({rate:.1f} MiB/s of level 0)\n")
+
+
+def info(path: str, *, out: TextIO) -> None:
+    """Print an OME-Zarr image's version, axes, levels, method and labels."""
+    meta, levels = _image_levels(path)
+    if meta is None:
+        a = levels[0][1]
+        out.write(f"{path}: zarr array (format {a.metadata.zarr_format}), shape "
+                  f"{_dims(a.shape)}, dtype {a.dtype}, chunks {_dims(a.chunks)}\n")
+        return
+    group = zarr.open_group(open_store(path, read_only=True), mode="r")
+    out.write(f"{path}: OME-Zarr image, NGFF {meta.version} (zarr {group.metadata.zarr_format})"
+              "\n")
+    axes = meta.axes or "?"
+    units = ", ".join(f"{a} [{meta.units[a]}]" if a in meta.units else a for a in axes)
+    out.write(f"axes: {units}\n")
+    attrs = dict(group.attrs)
+    ms = (attrs.get("ome", attrs).get("multiscales") or [{}])[0]
+    provenance = ms.get("metadata") or {}
+    made_by = f" ({provenance.get('function')}, omescale {provenance.get('version')})" \
+        if provenance.get("function") else ""
+    out.write(f"method: {meta.method or 'unknown'}{made_by}\n")
+    if "omescale" in attrs:
+        out.write("status: INCOMPLETE - an interrupted write; finish it with --resume\n")
+    rows = [["level", "path", "shape", "dtype", "chunks", "shards", "bytes", "scale",
+             "translation"]]
+    for k, (p, a) in enumerate(levels):
+        rows.append([str(k), p, _dims(a.shape), str(a.dtype), _dims(a.chunks), _dims(a.shards),
+                     human_bytes(a.nbytes), _numbers(meta.scales[k]),
+                     _numbers(meta.translations[k])])
+    _table(rows, out)
+    if "labels" in group:
+        labels_attrs = dict(group["labels"].attrs)
+        names = labels_attrs.get("ome", labels_attrs).get("labels", [])
+        out.write(f"labels: {', '.join(names) if names else '(none listed)'}\n")
+    if meta.user_attributes:
+        out.write(f"other attributes: {', '.join(sorted(meta.user_attributes))}\n")
