@@ -251,16 +251,32 @@ CONTENDERS: dict[str, Callable[[Job], float]] = {
 
 
 def run_job(job: Job) -> dict[str, Any]:
-    """Run ``job`` and describe the result: wall and CPU seconds, bytes written."""
-    cpu0 = _cpu_seconds()
+    """Run ``job`` and describe it: wall and CPU seconds, bytes written and read."""
+    cpu0, io0 = _cpu_seconds(), _io_bytes()
     seconds = CONTENDERS[job.contender](job)
-    cpu = _cpu_seconds() - cpu0
+    cpu, io1 = _cpu_seconds() - cpu0, _io_bytes()
     out = Path(job.output)
     written = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     if job.contender == "omescale_inplace":
         base = Path(job.input)
         written -= sum(p.stat().st_size for p in (base / "0").rglob("*") if p.is_file())
-    return {"seconds": seconds, "cpu_seconds": cpu, "bytes_written": written}
+    stored = sum(p.stat().st_size for p in (Path(job.input) / "0").rglob("*") if p.is_file())
+    return {"seconds": seconds, "cpu_seconds": cpu, "bytes_written": written,
+            "bytes_read": io1[0] - io0[0], "input_bytes": stored}
+
+
+def _io_bytes() -> tuple[int, int]:
+    """Bytes this process passed through read and write system calls (page-cache hits too).
+
+    ``rchar`` of ``/proc/self/io`` counts every byte read, cached or not, so its growth over a
+    run divided by the stored input size says how many times the base was read.
+    """
+    try:
+        text = Path("/proc/self/io").read_text()
+    except OSError:
+        return (0, 0)
+    fields = dict(line.split(": ") for line in text.splitlines() if ": " in line)
+    return int(fields.get("rchar", 0)), int(fields.get("wchar", 0))
 
 
 def _cpu_seconds() -> float:

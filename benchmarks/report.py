@@ -26,6 +26,13 @@ def _ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:6.2f}x" if a is not None and b else "      -"
 
 
+def _reads(row: dict[str, Any]) -> str:
+    """How many times the stored base was read (read syscall bytes / stored input bytes)."""
+    if not row.get("input_bytes") or row.get("bytes_read") is None:
+        return "-"
+    return f"{row['bytes_read'] / row['input_bytes']:.2f}x"
+
+
 def _family_rows(rows: list[dict[str, Any]], family: str) -> list[dict[str, Any]]:
     floors = [r for r in rows if r["contender"].startswith("floor")]
     ours = [r for r in rows if r["contender"].startswith("omescale") and family in r["families"]]
@@ -51,7 +58,7 @@ def format_tables(result: dict[str, Any]) -> str:
             lines.append(f"-- {fam}")
             lines.append(f"  {'contender':34s} {'wall s':>8s} {'peak MiB':>9s} {'MB/s':>7s}"
                          f" {'t/omescale':>10s} {'rss/omescale':>12s} {'cpu s':>7s}"
-                         f" {'proc s':>7s}")
+                         f" {'proc s':>7s} {'reads':>6s}")
             for r in _family_rows(rows, fam):
                 if r.get("error"):
                     lines.append(f"  {r['label']:34s} FAILED: {r['error'][:90]}")
@@ -61,7 +68,8 @@ def format_tables(result: dict[str, Any]) -> str:
                     f"  {r['label']:34s} {r['seconds']:8.2f} {r['peak_rss'] / MiB:9.0f}"
                     f" {mbs:7.0f} {_ratio(r['seconds'], ours):>10s}"
                     f" {_ratio(r['peak_rss'], ours_rss):>12s}"
-                    f" {r.get('cpu_seconds', float('nan')):7.1f} {r['process_seconds']:7.1f}")
+                    f" {r.get('cpu_seconds', float('nan')):7.1f} {r['process_seconds']:7.1f}"
+                    f" {_reads(r):>6s}")
         lines.append("")
     return "\n".join(lines)
 
@@ -150,21 +158,21 @@ def format_markdown(result: dict[str, Any]) -> str:
         out.append(f"#### {wl['name']} {' x '.join(map(str, wl['shape']))} uint16, "
                    f"{wl['nbytes'] / 2**30:.2f} GiB (size x{wl['size']:g})\n")
         out.append("| family | contender | wall s | cpu s | peak MiB | MB/s | t/omescale "
-                   "| rss/omescale |")
-        out.append("|---|---|---:|---:|---:|---:|---:|---:|")
+                   "| rss/omescale | base reads |")
+        out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")
         for fam in result["families"]:
             ours = _by_label(rows).get(f"omescale:{fam}", {})
             for r in _family_rows(rows, fam):
                 if r.get("error"):
                     out.append(f"| {fam} | {r['label']} | failed: {r['error'][:60]} "
-                               "| | | | | |")
+                               "| | | | | | |")
                     continue
                 out.append(
                     f"| {fam} | {r['label']} | {r['seconds']:.1f} "
                     f"| {r.get('cpu_seconds', float('nan')):.1f} | {r['peak_rss'] / MiB:.0f} "
                     f"| {wl['nbytes'] / 1e6 / r['seconds']:.0f} "
                     f"| {_ratio(r['seconds'], _secs(ours) if ours else None).strip()} "
-                    f"| {_ratio(r['peak_rss'], ours.get('peak_rss')).strip()} |")
+                    f"| {_ratio(r['peak_rss'], ours.get('peak_rss')).strip()} | {_reads(r)} |")
         out.append("")
     return "\n".join(out)
 
