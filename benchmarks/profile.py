@@ -75,7 +75,8 @@ def summarize(raw: str, top: int = 15, rate: int = 100) -> str:
     idle = cats.pop(CATEGORIES[0][0], 0)
     busy = max(1, total - idle)
     lines = [f"{total} samples over all threads, {idle} idle (waiting); shares below are of "
-             f"the {total - idle} busy samples (~{(total - idle) / rate:.1f} CPU-seconds)",
+             f"the {total - idle} busy samples ({(total - idle) / rate:.1f} thread-seconds, "
+             "which count threads waiting for the GIL too, so more than the CPU time)",
              "busy samples by category:"]
     lines += [f"  {100 * c / busy:5.1f} %  {name}" for name, c in cats.most_common()]
     lines.append("top busy functions by own samples:")

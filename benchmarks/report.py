@@ -1,6 +1,8 @@
 """Tables and target checks from benchmark results (plain dicts, as saved with ``--json``).
 
-``python -m benchmarks.report results.json`` prints a saved run as Markdown with its targets.
+``python -m benchmarks.report run.json [more.json ...]`` prints saved runs as Markdown with
+their targets; several files (e.g. a 1x and a 4x run) are merged, which gives the peak-RSS
+figure across sizes.
 """
 
 from __future__ import annotations
@@ -182,7 +184,8 @@ if __name__ == "__main__":
     import sys
     from pathlib import Path
 
-    data = json.loads(Path(sys.argv[1]).read_text())
+    runs = [json.loads(Path(p).read_text()) for p in sys.argv[1:]]
+    data = {**runs[0], "workloads": [wl for r in runs for wl in r["workloads"]]}
     print(format_markdown(data))
     for wl in data["workloads"]:
         print(f"\nTargets on {wl['name']} x{wl['size']:g}:\n")
