@@ -101,7 +101,8 @@ def summary(path: str, seconds: float, *, out: TextIO) -> None:
     sizes = [a.nbytes for _, a in levels]
     shapes = ", ".join(_dims(a.shape) for _, a in levels)
     rate = sizes[0] / seconds / 2**20 if seconds > 0 else float("inf")
-    out.write(f"wrote {path}: {len(levels)} levels ({shapes}), {human_bytes(sum(sizes))} "
+    noun = "level" if len(levels) == 1 else "levels"
+    out.write(f"wrote {path}: {len(levels)} {noun} ({shapes}), {human_bytes(sum(sizes))} "
               f"in {seconds:.1f} s ({rate:.1f} MiB/s of level 0)\n")
 
 
