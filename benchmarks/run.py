@@ -42,10 +42,13 @@ def _csv(text: str) -> list[str]:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="small inputs (about a minute in all)")
+    p.add_argument("--quick", action="store_true",
+                   help="small inputs; defaults to the volume and local_mean,resize "
+                        "(about a minute in all)")
     p.add_argument("--size", default="1", help="pixel-count multiplier(s), e.g. 1 or 1,4")
-    p.add_argument("--workloads", default="volume,plane", help="volume,plane")
-    p.add_argument("--methods", default=",".join(FAMILIES), help="omescale methods to run")
+    p.add_argument("--workloads", help="volume,plane (default both; volume with --quick)")
+    p.add_argument("--methods", help=f"omescale methods to run (default {','.join(FAMILIES)}; "
+                   "local_mean,resize with --quick)")
     p.add_argument("--only", default="", help="contenders or contender:method labels, e.g. "
                    "omescale,floor_b,ngff-zarr:itkwasm_gaussian")
     p.add_argument("--codec", default=DEFAULT_CODEC, choices=sorted(CODECS))
@@ -98,6 +101,10 @@ def _machine() -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; print the tables (and targets) and optionally save JSON."""
     args = _parser().parse_args(argv)
+    if args.workloads is None:
+        args.workloads = "volume" if args.quick else "volume,plane"
+    if args.methods is None:
+        args.methods = "local_mean,resize" if args.quick else ",".join(FAMILIES)
     families = _csv(args.methods)
     bad = [f for f in families if f not in FAMILIES]
     if bad:
