@@ -91,7 +91,13 @@ def _image_levels(path: str) -> tuple[Any, list[tuple[str, zarr.Array]]]:
         raise InputNotFoundError(f"{path} is not a zarr array or OME-Zarr image") from exc
     if isinstance(node, zarr.Array):
         return None, [("", node)]
-    meta = read_image_metadata(dict(node.attrs), path)
+    attrs = dict(node.attrs)
+    if "omescale" in attrs and "multiscales" not in attrs.get("ome", attrs):
+        raise InputNotFoundError(
+            f"{path} is an incomplete omescale pyramid (its write was interrupted); rerun the "
+            "same command with --resume to finish it"
+        )
+    meta = read_image_metadata(attrs, path)
     return meta, [(p, node[p]) for p in meta.paths]
 
 

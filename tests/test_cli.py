@@ -244,3 +244,11 @@ def test_progress_bar_only_on_a_terminal(tmp_path):
     piped = run("example", tmp_path / "pipe.zarr", *SMALL)
     assert piped.returncode == 0
     assert "%" not in piped.stdout + piped.stderr
+
+
+def test_info_names_an_interrupted_write_in_process(tmp_path, capsys):
+    path = tmp_path / "half.zarr"
+    zarr.create_group(path, attributes={"omescale": {"status": "incomplete"}})
+    assert main(["info", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "incomplete" in err and "--resume" in err
