@@ -1,0 +1,104 @@
+"""omescale as a contender: ``write_pyramid`` and ``add_levels`` (levels added in place)."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from benchmarks.job import Job, axes_of, open_base
+
+__all__ = ["omescale_inplace", "omescale_write"]
+
+
+def _omescale_kwargs(job: Job, base: Any, func: Callable[..., Any]) -> dict[str, Any]:
+    """Arguments for ``func`` (write_pyramid or add_levels), with the codec if it takes one."""
+    import inspect
+
+    from benchmarks.codecs import compressors
+
+    kwargs: dict[str, Any] = {
+        "scale_factors": job.factors,
+        "method": job.method,
+        "chunks": tuple(base.chunks),
+        "overwrite": True,
+    }
+    params = inspect.signature(func).parameters
+    if "compressors" in params:
+        kwargs["compressors"] = compressors(job.codec)
+    return kwargs
+
+
+@contextmanager
+def _codec_shim(job: Job, func: Callable[..., Any]) -> Iterator[None]:
+    """Make ``zarr.Group.create_array`` default to the job's codec while omescale writes.
+
+    Only while ``func`` has no codec option of its own: without this omescale would write with
+    zarr's default (zstd level 3), and the comparison would no longer use one codec for all.
+    """
+    import inspect
+
+    import zarr
+
+    from benchmarks.codecs import compressors
+
+    if "compressors" in inspect.signature(func).parameters:
+        yield
+        return
+    original = zarr.Group.create_array
+    codecs = compressors(job.codec)
+
+    def create_array(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("compressors") in (None, "auto"):
+            kwargs["compressors"] = codecs
+        return original(self, *args, **kwargs)
+
+    zarr.Group.create_array = create_array  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        zarr.Group.create_array = original  # type: ignore[method-assign]
+
+
+def omescale_write(job: Job) -> float:
+    """omescale.write_pyramid from the zarr array of level 0 into a fresh OME-Zarr."""
+    import omescale
+
+    func = omescale.write_pyramid
+    t0 = time.perf_counter()
+    base = open_base(job)
+    with _codec_shim(job, func):
+        func(base, job.output, axes=axes_of(base), **_omescale_kwargs(job, base, func))
+    return time.perf_counter() - t0
+
+
+def omescale_inplace(job: Job) -> float:
+    """omescale ``add_levels`` on a one-level OME-Zarr (a hard-linked copy of the input)."""
+    from omescale.ngff import add_levels
+
+    _hardlink_copy(Path(job.input), Path(job.output))
+    t0 = time.perf_counter()
+    base = open_base(job)
+    with _codec_shim(job, add_levels):
+        add_levels(job.output, **_omescale_kwargs(job, base, add_levels))
+    return time.perf_counter() - t0
+
+
+def _hardlink_copy(src: Path, dst: Path) -> None:
+    """Copy an OME-Zarr by hard-linking its chunk files; metadata files are real copies.
+
+    Adding levels never rewrites level 0's chunks, so sharing their inodes is safe and free.
+    """
+    if dst.exists():
+        shutil.rmtree(dst)
+    shutil.copytree(src, dst, copy_function=_link_or_copy)
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    if src.endswith(".json") or src.endswith(".complete"):
+        shutil.copy2(src, dst)
+    else:
+        Path(dst).hardlink_to(src)
