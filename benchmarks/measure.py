@@ -78,9 +78,11 @@ def measure(job: Job, *, python: str = sys.executable, timeout: float = 3600,
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=err)
         sampler = _Sampler(proc.pid)
         sampler.start()
+        timed_out = False
         try:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            timed_out = True
             proc.kill()
             proc.wait()
         elapsed = time.perf_counter() - t0
@@ -89,7 +91,8 @@ def measure(job: Job, *, python: str = sys.executable, timeout: float = 3600,
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
-    result = _parse(stdout) or {"error": _last_error(stderr, proc.returncode)}
+    result = _parse(stdout) or {"error": f"killed after {timeout:.0f} s" if timed_out
+                                else _last_error(stderr, proc.returncode)}
     result.setdefault("error", None)
     result["process_seconds"] = elapsed
     result["peak_rss"] = sampler.peak

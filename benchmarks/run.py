@@ -54,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--codec", default=DEFAULT_CODEC, choices=sorted(CODECS))
     p.add_argument("--repeat", type=int, default=1, help="runs per contender (best time kept)")
     p.add_argument("--python", default=sys.executable, help="interpreter for the workers")
+    p.add_argument("--timeout", type=float, default=1800, help="seconds before a run is killed")
     p.add_argument("--data", default=str(ROOT / "bench-data"), help="input cache folder")
     p.add_argument("--json", help="save all results to this JSON file")
     p.add_argument("--no-targets", action="store_true", help="do not print the target checks")
@@ -80,7 +81,7 @@ def _run_one(run: Run, job: Job, args: argparse.Namespace,
     best: dict[str, Any] | None = None
     for _ in range(max(1, args.repeat)):
         shutil.rmtree(job.output, ignore_errors=True)
-        res = measure(job, python=args.python)
+        res = measure(job, python=args.python, timeout=args.timeout)
         shutil.rmtree(job.output, ignore_errors=True)
         if res.get("error"):
             return {**row, **res}
