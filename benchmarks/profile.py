@@ -25,27 +25,34 @@ from benchmarks.workloads import ensure_input, workloads
 
 __all__ = ["categorize", "main", "summarize"]
 
-#: (category, substrings of a frame "function (file)"), first match from the leaf upwards wins.
+#: Frames whose stacks are left out: the untimed warm-up and imports.
+SKIP = ("warm_up (", "_find_and_load (", "_call_with_frames_removed (")
+IDLE = "idle: waiting (locks, queues, futures)"
+#: Leaf frames of a thread that waits rather than works.
+IDLE_LEAVES = ("wait (threading", "acquire", "select (selectors", "_worker (concurrent",
+               "get (queue", "_wait_for_tstate_lock")
+#: (category, substrings of a frame "function (file)") by priority: a stack belongs to the first
+#: category any of its frames matches, so blosc called from zarr called from an omescale task
+#: counts as compression, and numpy called from a kernel counts as the kernel.
 CATEGORIES = [
-    ("idle: waiting (locks, queues, futures)", ("wait (threading", "acquire", "select (selectors",
-                                               "_worker (concurrent", "get (queue")),
-    ("blosc/zstd decode", ("decode", "decompress")),
-    ("blosc/zstd encode", ("encode", "compress")),
-    ("scipy.ndimage", ("scipy/ndimage",)),
+    ("decompress (codec)", ("_decode_sync", "decode_chunk")),
+    ("compress (codec)", ("_encode_sync", "encode_chunk")),
     ("omescale kernels", ("omescale/kernels",)),
-    ("omescale lift/tasks", ("omescale/lift", "omescale/ngff/tasks")),
-    ("numpy", ("numpy/",)),
     ("zarr (indexing, buffers, store I/O)", ("zarr/",)),
+    ("scipy.ndimage", ("scipy/ndimage",)),
+    ("numpy", ("numpy/",)),
+    ("omescale lift/tasks", ("omescale/",)),
     ("dask scheduler/graph", ("dask/",)),
 ]
 
 
 def categorize(stack: list[str]) -> str:
     """The category of one sampled stack (frames root first)."""
-    for frame in reversed(stack):
-        for name, needles in CATEGORIES:
-            if any(n in frame for n in needles):
-                return name
+    if any(n in stack[-1] for n in IDLE_LEAVES):
+        return IDLE
+    for name, needles in CATEGORIES:
+        if any(n in frame for frame in stack for n in needles):
+            return name
     return "other"
 
 
@@ -62,17 +69,17 @@ def summarize(raw: str, top: int = 15, rate: int = 100) -> str:
             continue
         n = int(count_text)
         frames = stack_text.split(";")[1:]  # first entry names the thread
-        if not frames:
+        if not frames or any(f.startswith(SKIP) for f in frames):
             continue
         total += n
         cat = categorize(frames)
         cats[cat] += n
         own[frames[-1]] += n
-        if cat == CATEGORIES[0][0]:
+        if cat == IDLE:
             idle_leaves.add(frames[-1])
         for f in set(frames):
             incl[f] += n
-    idle = cats.pop(CATEGORIES[0][0], 0)
+    idle = cats.pop(IDLE, 0)
     busy = max(1, total - idle)
     lines = [f"{total} samples over all threads, {idle} idle (waiting); shares below are of "
              f"the {total - idle} busy samples ({(total - idle) / rate:.1f} thread-seconds, "
