@@ -93,8 +93,30 @@ def _run_one(run: Run, job: Job, args: argparse.Namespace,
     return {**row, **(best or {})}
 
 
+_VERSIONS = """
+import importlib.metadata as m, json, platform
+names = ["omescale", "ome-zarr", "ngff-zarr", "zarr", "dask", "numpy", "scipy", "numcodecs"]
+out = {"python": platform.python_version()}
+for n in names:
+    try:
+        out[n] = m.version(n)
+    except m.PackageNotFoundError:
+        out[n] = None
+print(json.dumps(out))
+"""
+
+
+def _versions(python: str) -> dict[str, Any]:
+    """Versions of the contenders and their stack in the workers' interpreter."""
+    proc = subprocess.run([python, "-c", _VERSIONS], capture_output=True, text=True)
+    try:
+        return json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        return {"error": proc.stderr.strip()[-200:]}
+
+
 def _machine() -> dict[str, Any]:
-    return {"python_workers": None, "cpus": psutil.cpu_count(),
+    return {"cpus": psutil.cpu_count(),
             "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
             "load_avg_start": list(psutil.getloadavg()), "platform": platform.platform()}
 
@@ -117,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     missing: dict[str, str | None] = {}
     result: dict[str, Any] = {"codec": args.codec, "families": families, "quick": args.quick,
                               "machine": {**_machine(), "python_workers": args.python},
+                              "versions": _versions(args.python),
                               "started": time.strftime("%Y-%m-%d %H:%M:%S"), "workloads": []}
     for size in [float(s) for s in _csv(args.size)]:
         for wl in workloads(_csv(args.workloads), quick=args.quick, size=size):
