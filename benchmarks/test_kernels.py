@@ -6,6 +6,7 @@ history and ``--benchmark-compare`` to diff against it). These are never part of
 
 * ``test_kernel``: one level of every method on one storage chunk in memory (the NumPy kernel
   that each dask task runs, called on the whole array as ``omescale.downsample`` does).
+* ``test_kernel_2d``: the same for a 2048 x 2048 plane region.
 * ``test_reference``: the scikit-image call each method reproduces, on the same array, for scale.
 * ``test_block_task``: one output block computed from its region of a larger image (the halo
   and global-coordinate bookkeeping a task pays on top of the kernel).
@@ -46,6 +47,19 @@ def test_kernel(benchmark, chunk: np.ndarray, method: str) -> None:
     benchmark.group = "kernel 16x512x512 uint16 -> 16x256x256"
     out = benchmark(omescale.downsample, chunk, FACTORS_3D, method=method)
     assert out.shape == (16, 256, 256)
+
+
+@pytest.fixture(scope="module")
+def plane() -> np.ndarray:
+    """A 2048 x 2048 uint16 region of the benchmark plane (8 MiB)."""
+    return make_block((16384, 16384), (0, 0), (2048, 2048))
+
+
+@pytest.mark.parametrize("method", ["nearest", "local_mean", "resize", "gaussian"])
+def test_kernel_2d(benchmark, plane: np.ndarray, method: str) -> None:
+    benchmark.group = "kernel 2048x2048 uint16 -> 1024x1024"
+    out = benchmark(omescale.downsample, plane, (2, 2), method=method)
+    assert out.shape == (1024, 1024)
 
 
 REFERENCES = {
