@@ -1,13 +1,15 @@
 """Apply per-axis ``Taps`` to an input region.
 
-Rows whose taps start on a regular stride read strided views (no copies): a filter of width T
-followed by decimation costs T multiply-adds per output pixel. Other rows gather with ``take``.
+A banded operator is applied as a sparse matrix product along the axis (a filter of width T
+followed by decimation costs T multiply-adds per output pixel, in one pass); pure selections
+(nearest) read strided views or ``take`` and keep the dtype.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage as ndi
+from scipy.sparse import csr_matrix
 
 from omescale.kernels.taps import Taps
 
@@ -25,37 +27,39 @@ def _regular_stride(first: np.ndarray) -> int | None:
     return None
 
 
-def _contiguous(index: np.ndarray) -> bool:
-    return bool(np.all(np.diff(index, axis=1) == 1)) if index.shape[1] > 1 else True
+def _matrix(taps: Taps, start: int, n: int) -> csr_matrix:
+    """The banded operator as a CSR matrix over a region of ``n`` pixels starting at ``start``."""
+    rows, width = taps.index.shape
+    indptr = np.arange(0, rows * width + 1, width)
+    return csr_matrix(
+        (taps.weight.ravel(), (taps.index - start).ravel(), indptr), shape=(rows, n)
+    )
 
 
 def apply_taps(region: np.ndarray, taps: Taps, axis: int, start: int) -> np.ndarray:
     """``out[..., r, ...] = sum_t taps.weight[r, t] * region[..., taps.index[r, t] - start, ...]``.
 
-    ``region`` holds input indices ``start .. start + region.shape[axis]`` along ``axis``;
-    the result is float64 (float32 inputs stay float32 only through ``region``).
+    ``region`` holds input indices ``start .. start + region.shape[axis]`` along ``axis``.
+    Pure selections keep the input dtype; everything else is a sparse banded product in
+    float64, one pass over the region, each row accumulated in the same order on any chunking.
     """
     index = taps.index - start
     rows, width = index.shape
-    shape = [1] * region.ndim
-    shape[axis] = rows
-    step = _regular_stride(index[:, 0])
     if width == 1 and np.all(taps.weight == 1.0):
-        return _pick(region, index[:, 0], axis, step)
-    out = None
-    if step is not None and _contiguous(index):
-        first = int(index[0, 0])
-        for t in range(width):
-            lo = first + t
-            sl = [slice(None)] * region.ndim
-            sl[axis] = slice(lo, lo + step * (rows - 1) + 1, step)
-            term = region[tuple(sl)] * taps.weight[:, t].reshape(shape)
-            out = term if out is None else np.add(out, term, out=out)
-        return out
-    for t in range(width):
-        term = np.take(region, index[:, t], axis=axis) * taps.weight[:, t].reshape(shape)
-        out = term if out is None else np.add(out, term, out=out)
-    return out
+        return _pick(region, index[:, 0], axis, _regular_stride(index[:, 0]))
+    n = region.shape[axis]
+    matrix = _matrix(taps, start, n)
+    before = region.shape[:axis]
+    after = region.shape[axis + 1 :]
+    if not after:
+        flat = region.reshape(-1, n)
+        out = (matrix @ flat.T).T
+        return np.ascontiguousarray(out).reshape(*before, rows)
+    slabs = region.reshape(-1, n, int(np.prod(after)))
+    out = np.empty((slabs.shape[0], rows, slabs.shape[2]), dtype=np.float64)
+    for p in range(slabs.shape[0]):
+        out[p] = matrix @ slabs[p]
+    return out.reshape(*before, rows, *after)
 
 
 def _pick(region: np.ndarray, index: np.ndarray, axis: int, step: int | None) -> np.ndarray:

@@ -13,25 +13,49 @@ import numpy as np
 __all__ = ["window_max", "window_mean", "window_median", "window_min", "window_mode"]
 
 
-def _starts(n: int, f: int) -> np.ndarray:
-    return np.arange(0, n, f)
-
-
 def _window_sizes(n: int, f: int) -> np.ndarray:
-    starts = _starts(n, f)
+    starts = np.arange(0, n, f)
     return np.minimum(starts + f, n) - starts
 
 
-def _reduceat(ufunc: np.ufunc, x: np.ndarray, factors: Sequence[int]) -> np.ndarray:
+def _strided_reduce(ufunc: np.ufunc, x: np.ndarray, factors: Sequence[int], dtype) -> np.ndarray:
+    """Combine the f strided views of each axis with ``ufunc``; a trailing partial window
+    combines only the views that reach it. One vectorised pass per view, no reduceat."""
     for axis, f in enumerate(factors):
-        if f > 1:
-            x = ufunc.reduceat(x, _starts(x.shape[axis], f), axis=axis)
+        if f == 1:
+            continue
+        n = x.shape[axis]
+        first = [slice(None)] * x.ndim
+        first[axis] = slice(0, None, f)
+        out = x[tuple(first)].astype(dtype, copy=True)
+        for j in range(1, min(f, n)):
+            view = [slice(None)] * x.ndim
+            view[axis] = slice(j, None, f)
+            part = x[tuple(view)]
+            target = [slice(None)] * x.ndim
+            target[axis] = slice(0, part.shape[axis])
+            ufunc(out[tuple(target)], part, out=out[tuple(target)])
+        x = out
     return x
+
+
+def _sum_dtype(dtype: np.dtype, factors: Sequence[int]) -> np.dtype:
+    """An accumulator that holds every window sum exactly (integers) or float64."""
+    if dtype.kind in "iub" and dtype.itemsize <= 2:
+        bound = (
+            max(abs(int(np.iinfo(dtype).min)), int(np.iinfo(dtype).max)) if dtype.kind != "b" else 1
+        )
+        if bound * int(np.prod(factors)) < 2**31:
+            return np.dtype(np.int32)
+    if dtype.kind in "iu":
+        return np.dtype(np.int64)
+    return np.dtype(np.float64)
 
 
 def window_mean(x: np.ndarray, factors: Sequence[int]) -> np.ndarray:
     """Mean of each window (float64; exact sums for integer input)."""
-    sums = _reduceat(np.add, x.astype(np.float64, copy=False), factors)
+    sums = _strided_reduce(np.add, x, factors, _sum_dtype(x.dtype, factors))
+    sums = sums.astype(np.float64, copy=False)
     for axis, f in enumerate(factors):
         if f > 1:
             shape = [1] * x.ndim
@@ -42,12 +66,12 @@ def window_mean(x: np.ndarray, factors: Sequence[int]) -> np.ndarray:
 
 def window_min(x: np.ndarray, factors: Sequence[int]) -> np.ndarray:
     """Minimum of each window, in the input dtype."""
-    return _reduceat(np.minimum, x, factors)
+    return _strided_reduce(np.minimum, x, factors, x.dtype)
 
 
 def window_max(x: np.ndarray, factors: Sequence[int]) -> np.ndarray:
     """Maximum of each window, in the input dtype."""
-    return _reduceat(np.maximum, x, factors)
+    return _strided_reduce(np.maximum, x, factors, x.dtype)
 
 
 def _windows_last(x: np.ndarray, factors: Sequence[int], fill) -> tuple[np.ndarray, np.ndarray]:
