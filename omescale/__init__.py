@@ -28,6 +28,7 @@ __all__ = [
     "OmescaleError",
     "Scaler",
     "__version__",
+    "add_levels",
     "downsample",
     "pyramid",
     "write_labels",
@@ -39,6 +40,7 @@ _LAZY = {
     "write_pyramid": "omescale.ngff.writer",
     "write_labels": "omescale.ngff.labels",
     "Scaler": "omescale.scaler",
+    "add_levels": "omescale.ngff.inplace",
 }
 
 

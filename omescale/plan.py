@@ -169,6 +169,8 @@ def plan_pyramid(
         raise InvalidFactorsError(f"max_layer must be an integer >= 0, got {max_layer!r}")
     base_chunks = _chunks_for(chunks, input_chunks, shape, axes, out_dtype.itemsize)
     sizes = {a: float(physical_sizes.get(a, 1.0)) for a in axes} if physical_sizes else None
+    # z follows the anisotropy rule only when some space axis has a known size.
+    space_known = bool(physical_sizes) and any(a in physical_sizes for a in "zyx" if a in axes)
     for a, s in (sizes or {}).items():
         if not s > 0:
             raise InvalidFactorsError(f"physical size of axis {a!r} must be > 0, got {s}")
@@ -193,7 +195,7 @@ def plan_pyramid(
             fits = all(last.shape[a] <= base_chunks[a] for a in spatial if axes[a] in "yx")
             if fits or (max_layer is not None and len(levels) > max_layer):
                 break
-            level_sizes = dict(zip(axes, last.scale, strict=True)) if sizes else None
+            level_sizes = dict(zip(axes, last.scale, strict=True)) if space_known else None
             step = _default_step(last.shape, axes, level_sizes, z_told=False)
             if all(f == 1 for f in step):
                 break
@@ -234,8 +236,13 @@ def _chunks_for(
         if input_chunks is not None:
             return _level_chunks(input_chunks, shape)
         return default_chunks(shape, axes, itemsize)
-    if isinstance(chunks, int | np.integer):
+    if isinstance(chunks, int | np.integer) and not isinstance(chunks, bool):
         chunks = tuple(int(chunks) if a in "zyx" else 1 for a in axes)
+    if isinstance(chunks, str | bytes) or not isinstance(chunks, Sequence | np.ndarray):
+        raise InvalidFactorsError(
+            f"chunks must be one positive integer per axis ({axes!r}) or one for z, y and x, "
+            f"got {chunks!r}"
+        )
     chunks = tuple(chunks)
     if len(chunks) != len(shape) or any(
         isinstance(c, bool) or not isinstance(c, int | np.integer) or c < 1 for c in chunks

@@ -9,11 +9,13 @@ lists every level.
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Sequence
 from typing import Any
 
 import zarr
 from dask.delayed import Delayed
+from zarr.storage import LocalStore
 
 from omescale.errors import InputNotFoundError, OutputExistsError
 from omescale.methods import Methods
@@ -29,10 +31,12 @@ __all__ = ["add_levels"]
 
 def _open_image(image_store: Any, storage_options: dict | None) -> tuple[zarr.Group, str]:
     """The image group opened for writing, after a read-only look (which creates nothing)."""
-    where = location_of(open_store(image_store, storage_options=storage_options))
+    look = open_store(image_store, storage_options=storage_options, read_only=True)
+    where = location_of(look)
+    if isinstance(look, LocalStore) and not os.path.exists(look.root):
+        raise InputNotFoundError(f"input {where} does not exist")
     try:
-        zarr.open_group(open_store(image_store, storage_options=storage_options,
-                                   read_only=True), mode="r")
+        zarr.open_group(look, mode="r")
     except (FileNotFoundError, zarr.errors.NodeNotFoundError,
             zarr.errors.ContainsArrayError) as exc:
         raise InputNotFoundError(f"{where} is not an OME-Zarr image (no zarr group)") from exc

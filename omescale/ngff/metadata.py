@@ -181,10 +181,21 @@ class ImageMetadata:
 
     @property
     def physical_sizes(self) -> dict[str, float] | None:
-        """Level-0 pixel size per space/time axis, when the axes and scale are known."""
+        """Level-0 pixel size per space/time axis, when the axes and scale are known.
+
+        Scale 1.0 on every space axis with no space unit is what a writer puts when it knows no
+        sizes, so the space sizes are then unknown (left out; ``None`` when nothing remains):
+        the default level rule treats such an image like a bare array.
+        """
         if self.axes is None or not self.scales or self.scales[0] is None:
             return None
-        return {a: s for a, s in zip(self.axes, self.scales[0], strict=True) if a != "c"}
+        sizes = {a: s for a, s in zip(self.axes, self.scales[0], strict=True) if a != "c"}
+        space = [a for a in sizes if AXIS_TYPES[a] == "space"]
+        if all(sizes[a] == 1.0 and a not in self.units for a in space):
+            sizes = {a: s for a, s in sizes.items() if a not in space}
+            if all(s == 1.0 and a not in self.units for a, s in sizes.items()):
+                return None
+        return sizes
 
 
 def _axes_string(axes: Sequence[Any] | None) -> str | None:

@@ -21,7 +21,7 @@ import tifffile
 import zarr
 from dask.base import tokenize
 
-from omescale.errors import CorruptInputError, InputNotFoundError
+from omescale.errors import CorruptInputError, InputNotFoundError, UnsupportedDtypeError
 from omescale.ngff.metadata import read_image_metadata
 from omescale.ngff.store import location_of, open_store
 
@@ -144,10 +144,28 @@ def _open_tiff(path: str) -> InputImage:
     return InputImage(_lazy(source, chunks), path, axes=axes, location=path, native_chunks=False)
 
 
+def _npy_dtype(path: str) -> np.dtype | None:
+    """The dtype in a ``.npy`` header, or ``None`` when the header cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                return np.lib.format.read_array_header_1_0(f, max_header_size=1 << 20)[2]
+            return np.lib.format.read_array_header_2_0(f, max_header_size=1 << 20)[2]
+    except (OSError, ValueError):
+        return None
+
+
 def _open_npy(path: str) -> InputImage:
     try:
         mm = _npy_array(path)
     except ValueError as exc:
+        dtype = _npy_dtype(path)
+        if dtype is not None and dtype.hasobject:
+            raise UnsupportedDtypeError(
+                f"{path} holds dtype {dtype} (Python objects), which is not supported: use an "
+                "integer, float or (for label-safe methods) bool image"
+            ) from exc
         raise InputNotFoundError(f"{path} is not a readable .npy array: {exc}") from exc
     chunks = da.core.normalize_chunks("auto", mm.shape, dtype=mm.dtype)
     native = tuple(c[0] for c in chunks)
@@ -207,7 +225,8 @@ def open_input(
     if isinstance(image, da.Array):
         return InputImage(image, f"dask array {image.name}")
     if isinstance(image, np.ndarray):
-        data = da.from_array(image, chunks="auto" if chunks is None else chunks)
+        auto = -1 if image.dtype.hasobject else "auto"  # dask cannot size object items
+        data = da.from_array(image, chunks=auto if chunks is None else chunks)
         return InputImage(data, "numpy array", native_chunks=False)
     if isinstance(image, zarr.Array | zarr.Group):
         where = location_of(image.store)
