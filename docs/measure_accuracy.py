@@ -16,10 +16,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from conftest import make_image  # noqa: E402
-from references import expected  # noqa: E402
+from conftest import make_image
+from references import expected
 
-import omescale  # noqa: E402
+import omescale
 
 CASES = [((97, 101), (2, 2)), ((64, 128), (2, 2)), ((61, 59), (3, 2)), ((33, 35), (4, 4))]
 CHUNKS = [(7, 9), (16, 16), (1, 13)]
