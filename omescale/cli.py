@@ -27,6 +27,7 @@ import dask
 import omescale
 from omescale.errors import OmescaleError
 from omescale.methods import Methods
+from omescale.ngff.codecs import CODEC_NAMES, DEFAULT_CODEC
 
 __all__ = ["main"]
 
@@ -126,6 +127,8 @@ def _add_pyramid_options(parser: argparse.ArgumentParser, *, default_chunks: str
                      help="storage chunk shape: one int per axis, or one int for z, y and x")
     out.add_argument("--shards", type=_ints, default=None, metavar="S[,S...]",
                      help="shard shape (zarr 3 / NGFF 0.5 only), a multiple of the chunks")
+    out.add_argument("--codec", choices=CODEC_NAMES, default=DEFAULT_CODEC,
+                     help=f"compression (default {DEFAULT_CODEC}, byte shuffle)")
     out.add_argument("--ngff", choices=("0.5", "0.4"), default="0.5",
                      help="0.5 on zarr format 3 (default) or 0.4 on zarr format 2")
     out.add_argument("--overwrite", action="store_true", help="replace an existing output")
@@ -261,6 +264,7 @@ def _writer_options(args: argparse.Namespace) -> dict[str, Any]:
         "order": args.order,
         "physical_sizes": args.physical_size,
         "units": units,
+        "codec": args.codec,
     }
 
 
@@ -342,6 +346,7 @@ def _labels(args: argparse.Namespace, out: TextIO) -> int:
             args.input, args.output, args.labels, method=method,
             scale_factors=args.scale_factors, axes=args.axes, chunks=args.chunks,
             shards=args.shards, overwrite=args.overwrite, resume=args.resume, compute=False,
+            codec=args.codec,
         )
         _compute(pending, client, _show_progress(args))
     from omescale.cli_report import summary

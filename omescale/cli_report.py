@@ -13,6 +13,7 @@ import zarr
 from dask.highlevelgraph import HighLevelGraph
 
 from omescale.errors import InputNotFoundError
+from omescale.ngff.codecs import DEFAULT_CODEC
 from omescale.ngff.job import storage_layout
 from omescale.ngff.metadata import read_image_metadata
 from omescale.ngff.readers import open_input
@@ -61,7 +62,7 @@ def dry_run(image: Any, output: str, options: Mapping[str, Any], *, shards: Any,
         physical_sizes=options.get("physical_sizes") or src.physical_sizes,
         units=options.get("units") or src.units,
     )
-    layouts = storage_layout(plan, shards, zarr_format)
+    layouts = storage_layout(plan, shards, zarr_format, options.get("codec", DEFAULT_CODEC))
     # The same checks of the output as a real run; nothing is written.
     open_target(output, overwrite=overwrite, resume=resume, source=src.location)
     levels = levels_from_plan(src.data, plan, block_shapes=[lt.block for lt in layouts])

@@ -43,6 +43,7 @@ from omescale.kernels.dtypes import cast_output
 from omescale.kernels.level import SeparableKernel
 from omescale.lift import lift_kernel, output_chunks
 from omescale.methods import Methods, output_dtype
+from omescale.ngff.codecs import DEFAULT_CODEC, compressors
 from omescale.ngff.metadata import (
     NGFF_KEYS,
     image_attributes,
@@ -440,8 +441,9 @@ def _create_array(group: zarr.Group, path: str, shape: tuple[int, ...], dtype: n
         extra: dict[str, Any] = {"dimension_names": list(axes)}
     else:
         extra = {"chunk_key_encoding": {"name": "v2", "separator": "/"}}
+    codecs = compressors(DEFAULT_CODEC, group.metadata.zarr_format, dtype)
     return group.create_array(path, shape=shape, dtype=dtype, chunks=chunks, fill_value=0,
-                              **extra)
+                              compressors=codecs, **extra)
 
 
 def _check_labels(levels: list[Array]) -> None:

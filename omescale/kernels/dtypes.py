@@ -19,7 +19,8 @@ def cast_output(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
         return values
     if dtype.kind in "iu":
         info = np.iinfo(dtype)
-        rounded = np.rint(values)
+        # ``values`` is always a temporary of the kernel: round and clip it in place.
+        rounded = np.rint(values, out=values if values.flags.writeable else None)
         np.clip(rounded, info.min, info.max, out=rounded)
         return rounded.astype(dtype)
     if dtype.kind == "b":

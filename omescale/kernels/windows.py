@@ -55,13 +55,17 @@ def _sum_dtype(dtype: np.dtype, factors: Sequence[int]) -> np.dtype:
 def window_mean(x: np.ndarray, factors: Sequence[int]) -> np.ndarray:
     """Mean of each window (float64; exact sums for integer input)."""
     sums = _strided_reduce(np.add, x, factors, _sum_dtype(x.dtype, factors))
-    sums = sums.astype(np.float64, copy=False)
+    counts: np.ndarray | float = 1.0
     for axis, f in enumerate(factors):
         if f > 1:
-            shape = [1] * x.ndim
-            shape[axis] = -1
-            sums /= _window_sizes(x.shape[axis], f).reshape(shape)
-    return sums
+            sizes = _window_sizes(x.shape[axis], f)
+            if np.all(sizes == f):
+                counts = counts * float(f)
+            else:
+                shape = [1] * x.ndim
+                shape[axis] = -1
+                counts = counts * sizes.reshape(shape).astype(np.float64)
+    return np.true_divide(sums, counts, dtype=np.float64)
 
 
 def window_min(x: np.ndarray, factors: Sequence[int]) -> np.ndarray:

@@ -19,6 +19,7 @@ from zarr.storage import LocalStore
 
 from omescale.errors import InputNotFoundError, OutputExistsError
 from omescale.methods import Methods
+from omescale.ngff.codecs import DEFAULT_CODEC
 from omescale.ngff.job import marker, storage_layout
 from omescale.ngff.metadata import check_units, read_image_metadata
 from omescale.ngff.readers import from_zarr_array
@@ -83,6 +84,7 @@ def add_levels(
     max_layer: int | None = None,
     chunks: Sequence[int] | int | None = None,
     shards: Sequence[int] | int | None = None,
+    codec: str = DEFAULT_CODEC,
     overwrite: bool = False,
     resume: bool = False,
     compute: bool = True,
@@ -113,7 +115,7 @@ def add_levels(
         physical_sizes=meta.physical_sizes, units=meta.units,
     )
     check_units(plan.axes, plan.units)
-    layouts = storage_layout(plan, shards, group.metadata.zarr_format)
+    layouts = storage_layout(plan, shards, group.metadata.zarr_format, codec)
     paths = [meta.paths[0], *(str(k) for k in range(1, len(plan.levels)))]
     if meta.paths[0] in paths[1:]:
         raise OutputExistsError(f"level 0 of {where} is stored at path {meta.paths[0]!r}, "

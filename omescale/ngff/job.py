@@ -19,6 +19,7 @@ import zarr
 from dask.delayed import Delayed
 
 from omescale.errors import InvalidOptionError, OutputExistsError
+from omescale.ngff.codecs import DEFAULT_CODEC, check_codec, compressors
 from omescale.ngff.store import release_lock, remove_partials
 from omescale.ngff.tasks import missing_blocks, write_all, write_blocks
 from omescale.plan import PyramidPlan
@@ -43,6 +44,7 @@ class LevelLayout:
 
     chunks: tuple[int, ...]
     shards: tuple[int, ...] | None
+    codec: str = DEFAULT_CODEC
 
     @property
     def block(self) -> tuple[int, ...]:
@@ -65,9 +67,11 @@ def _shard_shape(shards: Sequence[int] | int, axes: str, chunks: tuple[int, ...]
 
 
 def storage_layout(
-    plan: PyramidPlan, shards: Sequence[int] | int | None, zarr_format: int
+    plan: PyramidPlan, shards: Sequence[int] | int | None, zarr_format: int,
+    codec: str = DEFAULT_CODEC,
 ) -> list[LevelLayout]:
-    """Chunks (from the plan) and shards of every level; shards are clipped to each level."""
+    """Chunks (from the plan), shards and codec of every level; shards clipped to each level."""
+    check_codec(codec)
     if zarr_format not in (2, 3):
         raise InvalidOptionError(f"zarr_format must be 2 or 3, not {zarr_format!r}")
     if shards is not None and zarr_format == 2:
@@ -76,11 +80,11 @@ def storage_layout(
     out = []
     for lv in plan.levels:
         if base is None:
-            out.append(LevelLayout(lv.chunks, None))
+            out.append(LevelLayout(lv.chunks, None, codec))
             continue
         whole = tuple(math.ceil(n / c) * c for n, c in zip(lv.shape, lv.chunks, strict=True))
-        out.append(LevelLayout(lv.chunks, tuple(min(s, w) for s, w in zip(base, whole,
-                                                                             strict=True))))
+        shard = tuple(min(s, w) for s, w in zip(base, whole, strict=True))
+        out.append(LevelLayout(lv.chunks, shard, codec))
     return out
 
 
@@ -91,8 +95,9 @@ def _create(group: zarr.Group, path: str, shape, dtype, layout: LevelLayout, axe
         extra["shards"] = layout.shards
     else:
         extra["chunk_key_encoding"] = {"name": "v2", "separator": "/"}
+    codecs = compressors(layout.codec, group.metadata.zarr_format, dtype)
     return group.create_array(path, shape=shape, dtype=dtype, chunks=layout.chunks,
-                              fill_value=0, **extra)
+                              fill_value=0, compressors=codecs, **extra)
 
 
 def _check_existing(array: zarr.Array, shape, dtype, layout: LevelLayout, where: str) -> None:

@@ -24,6 +24,7 @@ from omescale.errors import (
     UnsupportedDtypeError,
 )
 from omescale.methods import METHOD_SPECS, Methods, to_method
+from omescale.ngff.codecs import DEFAULT_CODEC
 from omescale.ngff.job import storage_layout
 from omescale.ngff.metadata import (
     ImageMetadata,
@@ -105,6 +106,7 @@ def write_labels(
     axes: str | None = None,
     chunks: Sequence[int] | int | None = None,
     shards: Sequence[int] | int | None = None,
+    codec: str = DEFAULT_CODEC,
     colors: Sequence[Mapping[str, Any]] | None = None,
     properties: Sequence[Mapping[str, Any]] | None = None,
     overwrite: bool = False,
@@ -170,7 +172,7 @@ def write_labels(
         units={a: u for a, u in meta.units.items() if axes and a in axes},
     )
     zarr_format = image.metadata.zarr_format
-    layouts = storage_layout(plan, shards, zarr_format)
+    layouts = storage_layout(plan, shards, zarr_format, codec)
     offset = None
     if meta.translations[0] is not None and meta.axes:
         offset = [meta.translations[0][meta.axes.index(a)] if a in meta.axes else 0.0

@@ -18,6 +18,7 @@ from dask.delayed import Delayed
 import omescale
 from omescale.errors import OutputExistsError
 from omescale.methods import METHOD_SPECS, Methods
+from omescale.ngff.codecs import DEFAULT_CODEC
 from omescale.ngff.job import finish, marker, open_arrays, storage_layout, write_graph
 from omescale.ngff.metadata import (
     check_units,
@@ -141,6 +142,7 @@ def write_pyramid(
     max_layer: int | None = None,
     chunks: Sequence[int] | int | None = None,
     shards: Sequence[int] | int | None = None,
+    codec: str = DEFAULT_CODEC,
     zarr_format: int = 3,
     physical_sizes: Mapping[str, float] | None = None,
     units: Mapping[str, str] | None = None,
@@ -165,6 +167,9 @@ def write_pyramid(
         As :func:`omescale.pyramid`; ``chunks`` is the storage chunk shape of level 0.
     shards
         Shard shape (zarr 3 only), a multiple of the chunks; one task writes one shard.
+    codec
+        Compression: ``"blosc-lz4"`` (default, byte shuffle), ``"blosc-zstd"``, ``"zstd"`` or
+        ``"none"`` (see docs/benchmarks.md for the measured trade-off).
     zarr_format
         3 writes NGFF 0.5 (default), 2 writes NGFF 0.4.
     physical_sizes, units
@@ -195,7 +200,7 @@ def write_pyramid(
         units=units if units is not None else src.units,
     )
     check_units(plan.axes, plan.units)
-    layouts = storage_layout(plan, shards, zarr_format)
+    layouts = storage_layout(plan, shards, zarr_format, codec)
     attrs = pyramid_attributes(plan, ngff_version(zarr_format), name=name)
     if copy_metadata:
         attrs = {**src.attributes, **attrs}
