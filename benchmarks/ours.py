@@ -14,21 +14,28 @@ from benchmarks.job import Job, axes_of, open_base
 __all__ = ["omescale_inplace", "omescale_write"]
 
 
-def _omescale_kwargs(job: Job, base: Any, func: Callable[..., Any]) -> dict[str, Any]:
-    """Arguments for ``func`` (write_pyramid or add_levels), with the codec if it takes one."""
+#: benchmark codec name -> omescale's ``codec=`` name for the same codec and settings.
+OMESCALE_CODECS = {"blosc-lz4": "blosc-lz4", "blosc-zstd-1": "blosc-zstd", "zstd-3": "zstd",
+                   "none": "none"}
+
+
+def _takes_codec(job: Job, func: Callable[..., Any]) -> bool:
+    """True when ``func`` has a ``codec=`` option naming the job's codec."""
     import inspect
 
-    from benchmarks.codecs import compressors
+    return "codec" in inspect.signature(func).parameters and job.codec in OMESCALE_CODECS
 
+
+def _omescale_kwargs(job: Job, base: Any, func: Callable[..., Any]) -> dict[str, Any]:
+    """Arguments for ``func`` (write_pyramid or add_levels), with the codec if it takes one."""
     kwargs: dict[str, Any] = {
         "scale_factors": job.factors,
         "method": job.method,
         "chunks": tuple(base.chunks),
         "overwrite": True,
     }
-    params = inspect.signature(func).parameters
-    if "compressors" in params:
-        kwargs["compressors"] = compressors(job.codec)
+    if _takes_codec(job, func):
+        kwargs["codec"] = OMESCALE_CODECS[job.codec]
     return kwargs
 
 
@@ -36,24 +43,22 @@ def _omescale_kwargs(job: Job, base: Any, func: Callable[..., Any]) -> dict[str,
 def _codec_shim(job: Job, func: Callable[..., Any]) -> Iterator[None]:
     """Make ``zarr.Group.create_array`` default to the job's codec while omescale writes.
 
-    Only while ``func`` has no codec option of its own: without this omescale would write with
-    zarr's default (zstd level 3), and the comparison would no longer use one codec for all.
+    Only when ``func`` cannot name the job's codec itself (omescale before its ``codec=``
+    option, or a codec omescale does not offer): otherwise omescale would write another codec
+    and the comparison would no longer use one codec for all.
     """
-    import inspect
-
     import zarr
 
     from benchmarks.codecs import compressors
 
-    if "compressors" in inspect.signature(func).parameters:
+    if _takes_codec(job, func):
         yield
         return
     original = zarr.Group.create_array
     codecs = compressors(job.codec)
 
     def create_array(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("compressors") in (None, "auto"):
-            kwargs["compressors"] = codecs
+        kwargs["compressors"] = codecs
         return original(self, *args, **kwargs)
 
     zarr.Group.create_array = create_array  # type: ignore[method-assign]
