@@ -66,6 +66,11 @@ class AxisOp:
     post_mode: str = "reflect"
 
     @property
+    def is_pick(self) -> bool:
+        """True when the axis is a pure selection (nearest, no blur)."""
+        return self.order == 0 and self.pre_sigma <= 1e-15 and self.post_sigma <= 1e-15
+
+    @property
     def prefilter_halo(self) -> int:
         return spline_halo(self.order)
 

@@ -35,6 +35,30 @@ class SeparableKernel:
         ]
         return min(r[0] for r in ranges), max(r[1] for r in ranges)
 
+    def run_parts(
+        self, views: Sequence[np.ndarray], targets: Sequence[tuple[slice, ...]],
+        starts: Sequence[int], out: Sequence[Range],
+    ) -> np.ndarray | None:
+        """Pure selections (nearest) gather each output row from the part that holds it."""
+        if len(self.terms) != 1 or not all(op is None or op.is_pick for op in self.terms[0][1]):
+            return None
+        ops = self.terms[0][1]
+        picks = [
+            np.arange(o0, o1) if op is None else op.taps(o0, o1).index[:, 0]
+            for op, (o0, o1) in zip(ops, out, strict=True)
+        ]
+        result = np.empty(tuple(o1 - o0 for o0, o1 in out), dtype=self.out_dtype)
+        for view, target in zip(views, targets, strict=True):
+            rows, local = [], []
+            for pick, s, sl in zip(picks, starts, target, strict=True):
+                g0, g1 = s + sl.start, s + sl.stop
+                r0, r1 = np.searchsorted(pick, g0), np.searchsorted(pick, g1)
+                rows.append(slice(int(r0), int(r1)))
+                local.append(pick[r0:r1] - g0)
+            if all(r.stop > r.start for r in rows):
+                result[tuple(rows)] = view[np.ix_(*local)]
+        return result
+
     def __call__(
         self, region: np.ndarray, starts: Sequence[int], out: Sequence[Range]
     ) -> np.ndarray:
@@ -83,6 +107,25 @@ class WindowKernel:
     def reach(self, axis: int, o0: int, o1: int) -> Range:
         f = self.factors[axis]
         return o0 * f, min(o1 * f, self.shape_in[axis])
+
+    def run_parts(
+        self, views: Sequence[np.ndarray], targets: Sequence[tuple[slice, ...]],
+        starts: Sequence[int], out: Sequence[Range],
+    ) -> np.ndarray | None:
+        """Reduce each part on its own when every part starts and ends on window borders."""
+        for target in targets:
+            for sl, s, f, n in zip(target, starts, self.factors, self.shape_in, strict=True):
+                g0, g1 = s + sl.start, s + sl.stop
+                if g0 % f or (g1 % f and g1 != n):
+                    return None
+        result = np.empty(tuple(o1 - o0 for o0, o1 in out), dtype=self.out_dtype)
+        for view, target in zip(views, targets, strict=True):
+            place = tuple(
+                slice((s + sl.start) // f - o0, -(-(s + sl.stop) // f) - o0)
+                for sl, s, f, (o0, _) in zip(target, starts, self.factors, out, strict=True)
+            )
+            result[place] = cast_output(self.reducer(view, self.factors), self.out_dtype)
+        return result
 
     def __call__(
         self, region: np.ndarray, starts: Sequence[int], out: Sequence[Range]

@@ -2,7 +2,8 @@
 
 Aligned case (every region is exactly one input chunk, as for window methods on chunks that are
 multiples of the factor): a ``map_blocks`` over the input, no copies. Otherwise each task
-assembles its region from the parts of the input chunks it overlaps and runs the kernel there.
+assembles its region from the parts of the input chunks it overlaps and runs the kernel there,
+unless the kernel offers ``run_parts(views, targets, starts, out)`` and can work part by part.
 """
 
 from __future__ import annotations
@@ -59,6 +60,13 @@ def _assemble(blocks: list[np.ndarray], spec: RegionSpec) -> np.ndarray:
 
 
 def _run_region(kernel: Any, blocks: list[np.ndarray], spec: RegionSpec) -> np.ndarray:
+    if len(blocks) > 1 and hasattr(kernel, "run_parts"):
+        # Kernels that can work part by part (window reductions on window-aligned parts, pure
+        # selections) skip copying the whole region together first.
+        views = [b[src] for b, src in zip(blocks, spec.sources, strict=True)]
+        result = kernel.run_parts(views, spec.targets, spec.starts, spec.out)
+        if result is not None:
+            return result
     return kernel(_assemble(blocks, spec), spec.starts, spec.out)
 
 
