@@ -56,7 +56,7 @@ class SeparableKernel:
                 rows.append(slice(int(r0), int(r1)))
                 local.append(pick[r0:r1] - g0)
             if all(r.stop > r.start for r in rows):
-                result[tuple(rows)] = view[np.ix_(*local)]
+                result[tuple(rows)] = _gather(view, local)
         return result
 
     def __call__(
@@ -74,7 +74,44 @@ class SeparableKernel:
         return cast_output(total, self.out_dtype)
 
 
+def _as_slice(index: np.ndarray) -> slice | None:
+    """``index`` as a slice when it is an arithmetic progression with a positive step."""
+    if len(index) == 1:
+        return slice(int(index[0]), int(index[0]) + 1)
+    step = int(index[1] - index[0])
+    if step >= 1 and np.all(np.diff(index) == step):
+        return slice(int(index[0]), int(index[-1]) + 1, step)
+    return None
+
+
+def _gather(view: np.ndarray, local: Sequence[np.ndarray]) -> np.ndarray:
+    """``view[np.ix_(*local)]``, with basic slicing on every axis where it can."""
+    picked = view[tuple(_as_slice(i) or slice(None) for i in local)]
+    for axis, index in enumerate(local):
+        if _as_slice(index) is None:
+            picked = np.take(picked, index, axis=axis)
+    return picked
+
+
 def _apply_ops(
+    region: np.ndarray, ops: Sequence[AxisOp | None], starts: Sequence[int], out: Sequence[Range]
+) -> np.ndarray:
+    active = [a for a, op in enumerate(ops) if op is not None]
+    slabbed = len(active) >= 2 and not all(ops[a].is_pick for a in active)
+    if region.ndim >= 3 and ops[0] is None and slabbed:
+        # Leading axis kept: one slab at a time keeps the float64 intermediates small (and in
+        # cache); each slab is computed exactly as it would be inside the whole block.
+        o0, o1 = out[0]
+        slabs = [
+            _apply_ops_block(region[i - starts[0] : i - starts[0] + 1], ops,
+                             (i, *starts[1:]), ((i, i + 1), *out[1:]))
+            for i in range(o0, o1)
+        ]
+        return np.concatenate(slabs, axis=0)
+    return _apply_ops_block(region, ops, starts, out)
+
+
+def _apply_ops_block(
     region: np.ndarray, ops: Sequence[AxisOp | None], starts: Sequence[int], out: Sequence[Range]
 ) -> np.ndarray:
     # Crop identity axes first, then shrink the most-reduced axes first: less work later.
