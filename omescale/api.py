@@ -13,7 +13,7 @@ from omescale.lift import lift_kernel, output_chunks
 from omescale.methods import METHOD_SPECS, Methods, output_dtype, to_method
 from omescale.validate import check_factors, check_order, check_shape
 
-__all__ = ["downsample", "level_kernel"]
+__all__ = ["as_array", "downsample", "level_kernel"]
 
 
 def level_kernel(
@@ -24,7 +24,8 @@ def level_kernel(
     return METHOD_SPECS[method].kernel(tuple(shape), tuple(factors), dtype, order)
 
 
-def _as_array(image: Any) -> np.ndarray | da.Array:
+def as_array(image: Any) -> np.ndarray | da.Array:
+    """numpy and dask arrays as they are; zarr-like arrays wrapped lazily; others via numpy."""
     if isinstance(image, (np.ndarray, da.Array)):
         return image
     if hasattr(image, "shape") and hasattr(image, "dtype") and hasattr(image, "__getitem__"):
@@ -79,7 +80,7 @@ def downsample(
            [10, 12]], dtype=uint8)
     """
     method = to_method(method)
-    image = _as_array(image)
+    image = as_array(image)
     shape = check_shape(image.shape)
     factors = check_factors(factors, shape)
     order = check_order(method, order)

@@ -12,7 +12,7 @@ from typing import Any
 import dask.array as da
 import numpy as np
 
-from omescale.api import _as_array, level_kernel
+from omescale.api import as_array, level_kernel
 from omescale.kernels import build
 from omescale.lift import lift_kernel, output_chunks
 from omescale.methods import Methods, check_dtype
@@ -44,7 +44,7 @@ def levels_from_plan(
     ``block_shapes[k]`` is the dask block shape of level k (the writer passes the storage chunk
     or shard shape so that one task writes one storage object). numpy in, numpy out.
     """
-    x = _as_array(image)
+    x = as_array(image)
     check_dtype(plan.method, x.dtype)
     blocks = list(block_shapes) if block_shapes is not None else [lv.chunks for lv in plan.levels]
     if plan.method == Methods.LAPLACIAN:
@@ -112,7 +112,7 @@ def pyramid(
     >>> [lv.shape for lv in omescale.pyramid(np.zeros((64, 48), np.uint8), [2, 4])]
     [(64, 48), (32, 24), (16, 12)]
     """
-    x = _as_array(image)
+    x = as_array(image)
     input_chunks = tuple(c[0] for c in x.chunks) if isinstance(x, da.Array) else None
     plan = plan_pyramid(
         x.shape, x.dtype, axes=axes, scale_factors=scale_factors, method=method,

@@ -99,6 +99,15 @@ def _noise(block: tuple[slice, ...], tile: np.ndarray) -> np.ndarray:
     return np.stack(out) if len(block) == 3 else out[0]
 
 
+def _overlap(lo, hi, start, stop) -> tuple[slice, ...] | None:
+    """The part of an object's box ``[start, stop)`` inside the block ``[lo, hi)``, or None."""
+    box = tuple(
+        slice(max(int(a), int(s0)), min(int(b), int(s1)))
+        for a, b, s0, s1 in zip(lo, hi, start, stop, strict=True)
+    )
+    return None if any(s.start >= s.stop for s in box) else box
+
+
 def _grid(block: tuple[slice, ...]) -> list[np.ndarray]:
     return [np.arange(s.start, s.stop, dtype=np.float32) for s in block]
 
@@ -116,11 +125,8 @@ def _add_nuclei(out: np.ndarray, block: tuple[slice, ...], obj: _Objects) -> Non
     near = np.all((stops > lo) & (starts < hi), axis=1)
     for i in np.flatnonzero(near):
         c = obj.centres[i].tolist()  # python floats keep the float32 grids float32
-        box = tuple(
-            slice(max(int(a), int(s0)), min(int(b), int(s1)))
-            for a, b, s0, s1 in zip(lo, hi, starts[i], stops[i], strict=True)
-        )
-        if any(s.start >= s.stop for s in box):
+        box = _overlap(lo, hi, starts[i], stops[i])
+        if box is None:
             continue
         coords = np.meshgrid(*_grid(box), indexing="ij", sparse=True)
         dy, dx = coords[-2] - c[-2], coords[-1] - c[-1]
@@ -150,11 +156,8 @@ def _add_spots(out: np.ndarray, block: tuple[slice, ...], obj: _Objects) -> None
     near = np.all((stops > lo) & (starts < hi), axis=1)
     for i in np.flatnonzero(near):
         c = obj.spot_centres[i].tolist()
-        box = tuple(
-            slice(max(int(a), int(s0)), min(int(b), int(s1)))
-            for a, b, s0, s1 in zip(lo, hi, starts[i], stops[i], strict=True)
-        )
-        if any(s.start >= s.stop for s in box):
+        box = _overlap(lo, hi, starts[i], stops[i])
+        if box is None:
             continue
         coords = np.meshgrid(*_grid(box), indexing="ij", sparse=True)
         r2 = sum((g - ci) ** 2 for g, ci in zip(coords, c, strict=True))

@@ -23,11 +23,13 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import dask
 import dask.array as da
 import numpy as np
 import zarr
 
 import omescale
+from omescale.api import as_array
 from omescale.axes import infer_axes
 from omescale.errors import (
     InvalidFactorsError,
@@ -299,12 +301,7 @@ class Scaler:
     # --- helpers --------------------------------------------------------------------------------
 
     def _check(self, image: Any) -> Array:
-        if isinstance(image, np.ndarray | da.Array):
-            x = image
-        elif hasattr(image, "chunks") and hasattr(image, "dtype"):  # zarr arrays stay lazy
-            x = da.from_array(image, chunks=image.chunks)
-        else:
-            x = np.asarray(image)
+        x = as_array(image)  # numpy stays numpy; dask and zarr arrays stay lazy
         if x.ndim < 2:
             raise InvalidShapeError(
                 f"Scaler downsamples the last two axes (y, x); got {x.ndim} dimension(s)"
@@ -448,9 +445,9 @@ def _create_array(group: zarr.Group, path: str, shape: tuple[int, ...], dtype: n
 
 def _check_labels(levels: list[Array]) -> None:
     """Raise naming the values of any level that level 0 does not hold."""
-    base = np.asarray(da.unique(da.asarray(levels[0])).compute())
-    for k, level in enumerate(levels[1:], start=1):
-        found = np.asarray(da.unique(da.asarray(level)).compute())
+    # One compute for every level: the levels share one graph, so the base is read once.
+    base, *others = dask.compute(*(da.unique(da.asarray(level)) for level in levels))
+    for k, found in enumerate(others, start=1):
         new = np.setdiff1d(found, base)
         if new.size:
             shown = ", ".join(str(v) for v in new[:8].tolist())
