@@ -1,19 +1,30 @@
 """Apply per-axis ``Taps`` to an input region.
 
-A banded operator is applied as a sparse matrix product along the axis (a filter of width T
-followed by decimation costs T multiply-adds per output pixel, in one pass); pure selections
-(nearest) read strided views or ``take`` and keep the dtype.
+A banded operator of width T followed by decimation is a sum of T strided views of the region,
+each scaled by its weight: ``out = w_0 * x[i_0::s] + w_1 * x[i_1::s] + ...``, accumulated in
+float64 in tap order. Every output row is therefore computed with the same operations in the
+same order whatever region it sits in, which is what makes results bit-identical on any
+chunking. Rows whose taps do not advance by a common stride (image borders, non-integer
+ratios) read the same taps by gathering. Pure selections (nearest) keep the input dtype.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
+
 import numpy as np
 from scipy import ndimage as ndi
-from scipy.sparse import csr_matrix
 
+from omescale.kernels.compiled import banded_product
 from omescale.kernels.taps import Taps
 
-__all__ = ["apply_taps", "prefilter_spline"]
+__all__ = ["apply_taps", "clip_runs", "prefilter_spline", "strided_runs"]
+
+Run = tuple[int, int, int | None]
+
+# More runs than this fraction of the rows: gather every row at once instead.
+_MAX_RUN_FRACTION = 1 / 16
 
 
 def _regular_stride(first: np.ndarray) -> int | None:
@@ -27,39 +38,107 @@ def _regular_stride(first: np.ndarray) -> int | None:
     return None
 
 
-def _matrix(taps: Taps, start: int, n: int) -> csr_matrix:
-    """The banded operator as a CSR matrix over a region of ``n`` pixels starting at ``start``."""
-    rows, width = taps.index.shape
-    indptr = np.arange(0, rows * width + 1, width)
-    return csr_matrix(
-        (taps.weight.ravel(), (taps.index - start).ravel(), indptr), shape=(rows, n)
-    )
+def strided_runs(index: np.ndarray) -> Iterator[Run]:
+    """Split rows into ``(r0, r1, step)``: within a run every tap column advances by ``step``.
+
+    ``step`` is ``None`` for rows read by gathering. When the rows break into many short runs
+    (non-integer ratios), one gathering run covers them all.
+    """
+    rows = len(index)
+    if rows == 1:
+        yield 0, 1, 1
+        return
+    steps = np.diff(index, axis=0)
+    step = steps[:, 0]
+    linked = np.all(steps == step[:, None], axis=1) & (step >= 1)
+    # Pair p joins rows p and p + 1; consecutive pairs with one state form a segment.
+    state = np.where(linked, step, -1)
+    breaks = np.flatnonzero(state[:-1] != state[1:]) + 1
+    bounds = [0, *breaks.tolist(), rows - 1]
+    if len(bounds) > 2 + rows * _MAX_RUN_FRACTION:
+        yield 0, rows, None
+        return
+    r0 = 0
+    for lo, hi in itertools.pairwise(bounds):
+        if state[lo] < 0:
+            continue
+        # Linked pairs lo..hi-1 cover rows lo..hi; a row shared with the run before stays there.
+        first = max(lo, r0)
+        if r0 < first:
+            yield r0, first, None
+        yield first, hi + 1, int(state[lo])
+        r0 = hi + 1
+    if r0 < rows:
+        yield r0, rows, None
 
 
-def apply_taps(region: np.ndarray, taps: Taps, axis: int, start: int) -> np.ndarray:
+def _tap_view(region: np.ndarray, column: np.ndarray, axis: int, step: int | None) -> np.ndarray:
+    if step is None:
+        return np.take(region, column, axis=axis)
+    sl = [slice(None)] * region.ndim
+    first = int(column[0])
+    sl[axis] = slice(first, first + step * (len(column) - 1) + 1, step)
+    return region[tuple(sl)]
+
+
+def _weights(weight: np.ndarray, axis: int, ndim: int) -> np.ndarray | float:
+    """One tap's weights for a run, as a scalar when they are all equal."""
+    if np.all(weight == weight[0]):
+        return float(weight[0])
+    shape = [1] * ndim
+    shape[axis] = len(weight)
+    return weight.reshape(shape)
+
+
+def _banded_sum(
+    region: np.ndarray, index: np.ndarray, weight: np.ndarray, axis: int,
+    step: int | None, out: np.ndarray,
+) -> None:
+    """``out = sum_t weight[:, t] * region[index[:, t]]`` along ``axis``, in tap order."""
+    scratch = np.empty_like(out)
+    for t in range(index.shape[1]):
+        view = _tap_view(region, index[:, t], axis, step)
+        w = _weights(weight[:, t], axis, region.ndim)
+        if t == 0:
+            np.multiply(view, w, out=out)
+        else:
+            np.multiply(view, w, out=scratch)
+            out += scratch
+
+
+def clip_runs(
+    runs: list[Run], r0: int, r1: int
+) -> list[Run]:
+    """``runs`` restricted to rows ``r0..r1-1`` and renumbered from ``r0`` (a sub-run of a
+    strided run is strided, so the rows keep their arithmetic)."""
+    return [(max(a, r0) - r0, min(b, r1) - r0, s) for a, b, s in runs if a < r1 and b > r0]
+
+
+def apply_taps(
+    region: np.ndarray, taps: Taps, axis: int, start: int,
+    runs: list[Run] | None = None,
+) -> np.ndarray:
     """``out[..., r, ...] = sum_t taps.weight[r, t] * region[..., taps.index[r, t] - start, ...]``.
 
     ``region`` holds input indices ``start .. start + region.shape[axis]`` along ``axis``.
-    Pure selections keep the input dtype; everything else is a sparse banded product in
-    float64, one pass over the region, each row accumulated in the same order on any chunking.
+    Pure selections keep the input dtype; everything else is accumulated in float64.
+    ``runs`` (from ``strided_runs(taps.index)``) may be passed when already known.
     """
     index = taps.index - start
     rows, width = index.shape
     if width == 1 and np.all(taps.weight == 1.0):
         return _pick(region, index[:, 0], axis, _regular_stride(index[:, 0]))
-    n = region.shape[axis]
-    matrix = _matrix(taps, start, n)
-    before = region.shape[:axis]
-    after = region.shape[axis + 1 :]
-    if not after:
-        flat = region.reshape(-1, n)
-        out = (matrix @ flat.T).T
-        return np.ascontiguousarray(out).reshape(*before, rows)
-    slabs = region.reshape(-1, n, int(np.prod(after)))
-    out = np.empty((slabs.shape[0], rows, slabs.shape[2]), dtype=np.float64)
-    for p in range(slabs.shape[0]):
-        out[p] = matrix @ slabs[p]
-    return out.reshape(*before, rows, *after)
+    compiled = banded_product(region, index, taps.weight, axis)
+    if compiled is not None:
+        return compiled
+    shape = list(region.shape)
+    shape[axis] = rows
+    out = np.empty(shape, dtype=np.float64)
+    for r0, r1, step in strided_runs(index) if runs is None else runs:
+        sl = [slice(None)] * region.ndim
+        sl[axis] = slice(r0, r1)
+        _banded_sum(region, index[r0:r1], taps.weight[r0:r1], axis, step, out[tuple(sl)])
+    return out
 
 
 def _pick(region: np.ndarray, index: np.ndarray, axis: int, step: int | None) -> np.ndarray:

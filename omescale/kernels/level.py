@@ -7,14 +7,17 @@ output range, and return the output block in the level's dtype.
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from omescale.kernels.apply import apply_taps, prefilter_spline
+from omescale.kernels.apply import apply_taps, clip_runs, prefilter_spline, strided_runs
 from omescale.kernels.axis_ops import AxisOp
 from omescale.kernels.dtypes import cast_output
+from omescale.kernels.taps import Taps
 
 __all__ = ["SeparableKernel", "WindowKernel"]
 
@@ -27,6 +30,8 @@ class SeparableKernel:
 
     terms: tuple[tuple[float, tuple[AxisOp | None, ...]], ...]
     out_dtype: np.dtype
+    #: The kernel only crops boxes from its region: the graph may pass the region in parts.
+    crops_region = True
 
     def reach(self, axis: int, o0: int, o1: int) -> Range:
         """Input range along ``axis`` that output rows ``o0..o1-1`` need."""
@@ -62,16 +67,109 @@ class SeparableKernel:
     def __call__(
         self, region: np.ndarray, starts: Sequence[int], out: Sequence[Range]
     ) -> np.ndarray:
-        total = None
-        for sign, ops in self.terms:
-            y = _apply_ops(region, ops, starts, out)
-            if total is None:
-                total = y if sign > 0 else np.negative(y)
-            elif sign > 0:
-                total += y
-            else:
-                total -= y
-        return cast_output(total, self.out_dtype)
+        # Terms often share an axis's operator: evaluate each (axis, operator) once.
+        taps = {(a, op): _BlockTaps.of(op, r) for _, ops in self.terms
+                for a, (op, r) in enumerate(zip(ops, out, strict=True)) if op is not None}
+        result = np.empty(tuple(o1 - o0 for o0, o1 in out), dtype=self.out_dtype)
+        for piece in _pieces(self.terms, out):
+            total = None
+            for sign, ops in self.terms:
+                y = _term_piece(region, ops, taps, starts, piece)
+                if total is None:
+                    total = y if sign > 0 else np.negative(y)
+                elif sign > 0:
+                    total += y
+                else:
+                    total -= y
+            place = tuple(slice(p0 - o0, p1 - o0) for (p0, p1), (o0, _) in zip(piece, out,
+                                                                              strict=True))
+            result[place] = cast_output(total, self.out_dtype)
+        return result
+
+
+# Outputs per piece: small enough that a piece's float64 intermediates stay in the core's cache.
+PIECE_OUTPUTS = 1 << 16
+
+
+@dataclass(frozen=True)
+class _BlockTaps:
+    """One axis's taps for a whole output block, with its strided runs found once."""
+
+    o0: int
+    taps: Taps
+    runs: list
+
+    @classmethod
+    def of(cls, op: AxisOp, out: Range) -> _BlockTaps:
+        taps = op.taps(*out)
+        return cls(out[0], taps, list(strided_runs(taps.index)))
+
+    def rows(self, p0: int, p1: int) -> tuple[Taps, list]:
+        r0, r1 = p0 - self.o0, p1 - self.o0
+        sub = Taps(self.taps.index[r0:r1], self.taps.weight[r0:r1])
+        return sub, clip_runs(self.runs, r0, r1)
+
+
+def _order(ops: Sequence[AxisOp | None]) -> list[int]:
+    """Active axes in the order they are applied: the most-reduced first (less work later)."""
+    active = [a for a, op in enumerate(ops) if op is not None]
+    return sorted(active, key=lambda a: ops[a].n_out / ops[a].n_in)
+
+
+def _pieces(terms, out: Sequence[Range]) -> list[tuple[Range, ...]]:
+    """Output boxes computed one at a time; each output pixel is computed the same way in any
+    box. Kept axes are split first (slabs), then active axes in the order the first term
+    applies them. Spline prefilters need the whole block along their axis, and pure
+    selections are cheaper in one piece, so those only split kept axes."""
+    kept = [a for a in range(len(out)) if all(ops[a] is None for _, ops in terms)]
+    splittable = [
+        *kept,
+        *(a for a in _order(terms[0][1]) if a not in kept),
+    ]
+    if any(op is not None and (op.order >= 2 or op.is_pick) for _, ops in terms for op in ops):
+        splittable = kept
+    size = [o1 - o0 for o0, o1 in out]
+    for axis in splittable:
+        rest = math.prod(size) // size[axis]
+        if rest * size[axis] <= PIECE_OUTPUTS:
+            break
+        size[axis] = max(1, PIECE_OUTPUTS // rest)
+    return list(itertools.product(*(
+        [(p, min(p + n, o1)) for p in range(o0, o1, n)]
+        for (o0, o1), n in zip(out, size, strict=True)
+    )))
+
+
+def _term_piece(
+    region: np.ndarray, ops: Sequence[AxisOp | None], taps: dict, starts: Sequence[int],
+    piece: Sequence[Range],
+) -> np.ndarray:
+    """One signed term on one output box, in float64 (or the input dtype for selections)."""
+    piece_taps = {a: taps[a, op].rows(*piece[a]) for a, op in enumerate(ops) if op is not None}
+    crop, st = [], []
+    for a, ((p0, p1), s) in enumerate(zip(piece, starts, strict=True)):
+        if ops[a] is None:
+            crop.append(slice(p0 - s, p1 - s))
+            st.append(p0)
+        elif ops[a].order >= 2:
+            # The prefilter runs on the whole region along this axis.
+            crop.append(slice(None))
+            st.append(s)
+        else:
+            t = piece_taps[a][0]
+            crop.append(slice(t.lo - s, t.hi - s))
+            st.append(t.lo)
+    y = region[tuple(crop)]
+    active = _order(ops)
+    for axis in active:
+        op = ops[axis]
+        if op.order >= 2:
+            y = prefilter_spline(y, op.order, axis, op.interp_mode)
+        sub, runs = piece_taps[axis]
+        y = apply_taps(y, sub, axis, st[axis], runs)
+    if not active:
+        return y.astype(np.float64)
+    return y
 
 
 def _as_slice(index: np.ndarray) -> slice | None:
@@ -91,45 +189,6 @@ def _gather(view: np.ndarray, local: Sequence[np.ndarray]) -> np.ndarray:
         if _as_slice(index) is None:
             picked = np.take(picked, index, axis=axis)
     return picked
-
-
-def _apply_ops(
-    region: np.ndarray, ops: Sequence[AxisOp | None], starts: Sequence[int], out: Sequence[Range]
-) -> np.ndarray:
-    active = [a for a, op in enumerate(ops) if op is not None]
-    slabbed = len(active) >= 2 and not all(ops[a].is_pick for a in active)
-    if region.ndim >= 3 and ops[0] is None and slabbed:
-        # Leading axis kept: one slab at a time keeps the float64 intermediates small (and in
-        # cache); each slab is computed exactly as it would be inside the whole block.
-        o0, o1 = out[0]
-        slabs = [
-            _apply_ops_block(region[i - starts[0] : i - starts[0] + 1], ops,
-                             (i, *starts[1:]), ((i, i + 1), *out[1:]))
-            for i in range(o0, o1)
-        ]
-        return np.concatenate(slabs, axis=0)
-    return _apply_ops_block(region, ops, starts, out)
-
-
-def _apply_ops_block(
-    region: np.ndarray, ops: Sequence[AxisOp | None], starts: Sequence[int], out: Sequence[Range]
-) -> np.ndarray:
-    # Crop identity axes first, then shrink the most-reduced axes first: less work later.
-    crop = tuple(
-        slice(o0 - s, o1 - s) if op is None else slice(None)
-        for op, s, (o0, o1) in zip(ops, starts, out, strict=True)
-    )
-    y = region[crop]
-    active = [a for a, op in enumerate(ops) if op is not None]
-    active.sort(key=lambda a: ops[a].n_out / ops[a].n_in)
-    for axis in active:
-        op = ops[axis]
-        if op.order >= 2:
-            y = prefilter_spline(y, op.order, axis, op.interp_mode)
-        y = apply_taps(y, op.taps(*out[axis]), axis, starts[axis])
-    if not active:
-        return y.astype(np.float64)
-    return y
 
 
 @dataclass(frozen=True)
