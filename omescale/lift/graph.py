@@ -3,7 +3,9 @@
 Aligned case (every region is exactly one input chunk, as for window methods on chunks that are
 multiples of the factor): a ``map_blocks`` over the input, no copies. Otherwise each task
 assembles its region from the parts of the input chunks it overlaps and runs the kernel there,
-unless the kernel offers ``run_parts(views, targets, starts, out)`` and can work part by part.
+unless the kernel offers ``run_parts(views, targets, starts, out)`` and can work part by part,
+or only crops small boxes from its region (``crops_region``): then it gets a ``PartedRegion``
+and each box is copied from the parts it touches.
 """
 
 from __future__ import annotations
@@ -59,14 +61,58 @@ def _assemble(blocks: list[np.ndarray], spec: RegionSpec) -> np.ndarray:
     return region
 
 
+@dataclass(frozen=True)
+class PartedRegion:
+    """A task's input region left in its parts: cropping a box copies only what it touches.
+
+    Kernels that work box by box (``crops_region = True``) read their small boxes from here,
+    so the whole region is never copied together and each box is fresh in the cache.
+    """
+
+    views: tuple[np.ndarray, ...]
+    targets: tuple[tuple[slice, ...], ...]
+    shape: tuple[int, ...]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.views[0].dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __getitem__(self, box: tuple[slice, ...]) -> np.ndarray:
+        bounds = [sl.indices(n)[:2] for sl, n in zip(box, self.shape, strict=True)]
+        hits = []
+        for view, target in zip(self.views, self.targets, strict=True):
+            inter = [(max(t.start, b0), min(t.stop, b1))
+                     for t, (b0, b1) in zip(target, bounds, strict=True)]
+            if all(a < b for a, b in inter):
+                src = tuple(slice(a - t.start, b - t.start)
+                            for (a, b), t in zip(inter, target, strict=True))
+                dst = tuple(slice(a - b0, b - b0) for (a, b), (b0, _) in zip(inter, bounds,
+                                                                              strict=True))
+                hits.append((view, src, dst))
+        if len(hits) == 1:
+            return hits[0][0][hits[0][1]]
+        out = np.empty(tuple(b - a for a, b in bounds), dtype=self.dtype)
+        for view, src, dst in hits:
+            out[dst] = view[src]
+        return out
+
+
 def _run_region(kernel: Any, blocks: list[np.ndarray], spec: RegionSpec) -> np.ndarray:
-    if len(blocks) > 1 and hasattr(kernel, "run_parts"):
+    if len(blocks) == 1:
+        return kernel(_assemble(blocks, spec), spec.starts, spec.out)
+    views = [b[src] for b, src in zip(blocks, spec.sources, strict=True)]
+    if hasattr(kernel, "run_parts"):
         # Kernels that can work part by part (window reductions on window-aligned parts, pure
         # selections) skip copying the whole region together first.
-        views = [b[src] for b, src in zip(blocks, spec.sources, strict=True)]
         result = kernel.run_parts(views, spec.targets, spec.starts, spec.out)
         if result is not None:
             return result
+    if getattr(kernel, "crops_region", False):
+        return kernel(PartedRegion(tuple(views), spec.targets, spec.shape), spec.starts, spec.out)
     return kernel(_assemble(blocks, spec), spec.starts, spec.out)
 
 
