@@ -143,20 +143,48 @@ def lift_kernel(
             _run_aligned, x, kernel=kernel, chunks=out_chunks, dtype=dtype, name=token,
             meta=np.empty((0,) * x.ndim, dtype=dtype),
         )
+    halos: dict = {}
     graph = {
-        (token, *index): _task(x.name, kernel, [ax[i] for ax, i in zip(axes, index, strict=True)])
+        (token, *index): _task(x, kernel, [ax[i] for ax, i in zip(axes, index, strict=True)],
+                               halos, f"{token}-halo")
         for index in product(*(range(len(ax)) for ax in axes))
     }
+    graph.update(halos.values())
     layer = HighLevelGraph.from_collections(token, graph, dependencies=[x])
     return da.Array(layer, token, chunks=out_chunks, dtype=dtype,
                     meta=np.empty((0,) * x.ndim, dtype=dtype))
 
 
-def _task(name: str, kernel: Any, blocks: list[AxisBlock]) -> tuple:
+# A part at most this fraction of its input chunk is copied out by a task of its own.
+HALO_FRACTION = 0.25
+
+
+def _copy_part(block: np.ndarray, src: tuple[slice, ...]) -> np.ndarray:
+    return block[src].copy()
+
+
+def _task(x: da.Array, kernel: Any, blocks: list[AxisBlock], halos: dict, halo_name: str):
+    """The task of one output block; small parts of input chunks (halos) come from their own
+    copy tasks, so an input chunk is released as soon as the block that mostly needs it ran,
+    instead of staying in memory until every neighbour that needs a few of its rows has run
+    (that kept whole rows of chunks alive: memory grew with image width)."""
     keys, sources, targets = [], [], []
     for parts in product(*(b.parts for b in blocks)):
-        keys.append((name, *(p[0] for p in parts)))
-        sources.append(tuple(p[1] for p in parts))
+        index = tuple(p[0] for p in parts)
+        src = tuple(p[1] for p in parts)
+        chunk = [x.chunks[a][i] for a, i in enumerate(index)]
+        bounds = tuple(sl.indices(n)[:2] for sl, n in zip(src, chunk, strict=True))
+        size = [b - a for a, b in bounds]
+        if size != chunk and math.prod(size) <= HALO_FRACTION * math.prod(chunk):
+            halo = (index, bounds)
+            if halo not in halos:
+                key = (halo_name, len(halos))
+                halos[halo] = (key, (_copy_part, (x.name, *index), src))
+            keys.append(halos[halo][0])
+            src = tuple(slice(None) for _ in src)
+        else:
+            keys.append((x.name, *index))
+        sources.append(src)
         targets.append(tuple(p[2] for p in parts))
     spec = RegionSpec(
         shape=tuple(b.region[1] - b.region[0] for b in blocks),
