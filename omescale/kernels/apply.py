@@ -72,15 +72,6 @@ def strided_runs(index: np.ndarray) -> Iterator[Run]:
         yield r0, rows, None
 
 
-def _tap_view(region: np.ndarray, column: np.ndarray, axis: int, step: int | None) -> np.ndarray:
-    if step is None:
-        return np.take(region, column, axis=axis)
-    sl = [slice(None)] * region.ndim
-    first = int(column[0])
-    sl[axis] = slice(first, first + step * (len(column) - 1) + 1, step)
-    return region[tuple(sl)]
-
-
 def _weights(weight: np.ndarray, axis: int, ndim: int) -> np.ndarray | float:
     """One tap's weights for a run, as a scalar when they are all equal."""
     if np.all(weight == weight[0]):
@@ -97,7 +88,7 @@ def _banded_sum(
     """``out = sum_t weight[:, t] * region[index[:, t]]`` along ``axis``, in tap order."""
     scratch = np.empty_like(out)
     for t in range(index.shape[1]):
-        view = _tap_view(region, index[:, t], axis, step)
+        view = _pick(region, index[:, t], axis, step)
         w = _weights(weight[:, t], axis, region.ndim)
         if t == 0:
             np.multiply(view, w, out=out)
@@ -142,7 +133,8 @@ def apply_taps(
 
 
 def _pick(region: np.ndarray, index: np.ndarray, axis: int, step: int | None) -> np.ndarray:
-    """Pure selection (nearest): keeps the input dtype, strided view when regular."""
+    """``region`` at ``index`` along ``axis`` (nearest, or one tap of a banded product): a
+    strided view when ``step`` is given, a gather otherwise; keeps the input dtype."""
     if step is None:
         return np.take(region, index, axis=axis)
     sl = [slice(None)] * region.ndim
