@@ -49,11 +49,12 @@ def test_numba_is_in_use():
     "op",
     [
         AxisOp(37, 19, pre_sigma=0.5),  # resize by 2, odd size: border rows fold
+        AxisOp(38, 19, pre_sigma=0.5),  # resize by exactly 2: one weight per tap inside
         AxisOp(37, 13, pre_sigma=1.0),  # resize by 3
         AxisOp(37, 15, pre_sigma=0.8),  # non-integer ratio: rows gather
         AxisOp(37, 19, pre_sigma=0.5, post_sigma=0.9, post_mode="reflect"),
     ],
-    ids=["by2", "by3", "ratio", "post-blur"],
+    ids=["by2-odd", "by2", "by3", "ratio", "post-blur"],
 )
 def test_compiled_and_numpy_paths_are_identical(dtype, axis, op, monkeypatch):
     rng = np.random.default_rng(axis)
@@ -64,11 +65,12 @@ def test_compiled_and_numpy_paths_are_identical(dtype, axis, op, monkeypatch):
         region = rng.normal(0, 1e3, size=shape).astype(dtype)
     else:
         region = rng.integers(info.min, info.max, size=shape, endpoint=True).astype(dtype)
-    taps = op.taps(2, op.n_out)
-    compiled = apply_taps(region, taps, axis, 0)
-    numpy_path = _numpy_path(region, taps, axis, 0, monkeypatch)
-    np.testing.assert_array_equal(compiled, numpy_path)
-    np.testing.assert_array_equal(compiled, _definition(region, taps, axis, 0))
+    # Rows reaching the border (per-row weights) and interior rows only (one weight per tap).
+    for taps in (op.taps(2, op.n_out), op.taps(3, 3 + op.n_out // 2)):
+        compiled = apply_taps(region, taps, axis, 0)
+        numpy_path = _numpy_path(region, taps, axis, 0, monkeypatch)
+        np.testing.assert_array_equal(compiled, numpy_path)
+        np.testing.assert_array_equal(compiled, _definition(region, taps, axis, 0))
 
 
 def test_compiled_path_reads_strided_views():

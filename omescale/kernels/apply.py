@@ -72,10 +72,11 @@ def strided_runs(index: np.ndarray) -> Iterator[Run]:
         yield r0, rows, None
 
 
-def _weights(weight: np.ndarray, axis: int, ndim: int) -> np.ndarray | float:
+def _weights(weight: np.ndarray, axis: int, ndim: int) -> np.ndarray | np.float64:
     """One tap's weights for a run, as a scalar when they are all equal."""
     if np.all(weight == weight[0]):
-        return float(weight[0])
+        # A NumPy float64, not a Python float: float32 * (weak) Python float runs in float32.
+        return np.float64(weight[0])
     shape = [1] * ndim
     shape[axis] = len(weight)
     return weight.reshape(shape)
