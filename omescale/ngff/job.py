@@ -16,15 +16,20 @@ from typing import Any
 import dask
 import dask.array as da
 import zarr
+from dask.base import tokenize
 from dask.delayed import Delayed
 
 from omescale.errors import InvalidOptionError, OutputExistsError
 from omescale.ngff.codecs import DEFAULT_CODEC, check_codec, compressors
 from omescale.ngff.store import release_lock, remove_partials
-from omescale.ngff.tasks import missing_blocks, write_all, write_blocks
+from omescale.ngff.readers import checked_source
+from omescale.ngff.tasks import missing_blocks, write_all, write_blocks, write_counts
+from omescale.ngff.tiles import gate_total, gated_reads, tile_axes
 from omescale.plan import PyramidPlan
+from omescale.pyramid import levels_from_plan
 
-__all__ = ["LevelLayout", "marker", "finish", "open_arrays", "storage_layout", "write_graph"]
+__all__ = ["LevelLayout", "marker", "finish", "open_arrays", "pyramid_writes", "storage_layout",
+           "write_graph"]
 
 
 
@@ -166,3 +171,32 @@ def finish(
     ``after`` (picklable, e.g. a ``functools.partial``) runs once the attributes are written.
     """
     return dask.delayed(_finalize, pure=False)(list(counts), group, dict(attrs), lock, after)
+
+
+def _gated_axes(src: Any, plan: PyramidPlan, blocks: Sequence[Sequence[int]],
+                resume: bool) -> tuple[int, ...]:
+    """Tile axes to gate on, or ``()`` when the input is not omescale's own aligned read."""
+    if resume or checked_source(src) is None or src.dtype != plan.dtype:
+        return ()
+    if src.chunks != da.core.normalize_chunks(tuple(blocks[0]), src.shape):
+        return ()
+    return tile_axes(plan, blocks)
+
+
+def pyramid_writes(
+    src: Any, plan: PyramidPlan, layouts: Sequence[LevelLayout],
+    arrays: Sequence[zarr.Array | None], *, resume: bool,
+) -> list[da.Array]:
+    """The lazy write counts of a whole pyramid; independent tiles are gated one after another
+    when omescale reads the input itself (see ``omescale.ngff.tiles``)."""
+    blocks = [lt.block for lt in layouts]
+    axes = _gated_axes(src, plan, blocks, resume)
+    if not axes:
+        levels = levels_from_plan(src, plan, block_shapes=blocks)
+        return write_graph(levels, arrays, resume=resume)
+    gate_name = "omescale-gate-" + tokenize(src.name, blocks,
+                                            [a.store_path for a in arrays if a is not None])
+    level0 = gated_reads(checked_source(src), blocks[0], axes, gate_name)
+    levels = levels_from_plan(level0, plan, block_shapes=blocks)
+    counts = [write_counts(lv, a) for lv, a in zip(levels, arrays, strict=True) if a is not None]
+    return [gate_total(counts, axes, gate_name)]

@@ -25,7 +25,7 @@ from omescale.errors import CorruptInputError, InputNotFoundError, UnsupportedDt
 from omescale.ngff.metadata import read_image_metadata
 from omescale.ngff.store import location_of, open_store
 
-__all__ = ["TIFF_SUFFIXES", "InputImage", "from_zarr_array", "open_input"]
+__all__ = ["TIFF_SUFFIXES", "InputImage", "checked_source", "from_zarr_array", "open_input"]
 
 TIFF_SUFFIXES = (".tif", ".tiff", ".btf", ".tf8", ".tf2")
 
@@ -93,6 +93,14 @@ def _lazy(source: _CheckedSource, chunks: Any = None) -> da.Array:
     name = "omescale-read-" + tokenize(source)
     return da.from_array(source, chunks=chunks, name=name, asarray=False, fancy=False,
                          meta=np.empty((0,) * source.ndim, source.dtype))
+
+
+def checked_source(x: Any) -> _CheckedSource | None:
+    """The source omescale reads ``x`` from, if ``x`` is one of its own lazy reads, else None."""
+    if not isinstance(x, da.Array) or not x.name.startswith("omescale-read-"):
+        return None
+    source = x.__dask_graph__().get("original-" + x.name)
+    return source if isinstance(source, _CheckedSource) else None
 
 
 def from_zarr_array(array: zarr.Array, name: str) -> da.Array:

@@ -20,7 +20,7 @@ from dask.highlevelgraph import HighLevelGraph
 
 from omescale.ngff.store import list_keys
 
-__all__ = ["block_keys", "missing_blocks", "write_all", "write_blocks"]
+__all__ = ["block_keys", "missing_blocks", "write_all", "write_blocks", "write_counts"]
 
 
 def _store_block(block: np.ndarray, target: zarr.Array, region: tuple[slice, ...]) -> np.ndarray:
@@ -45,16 +45,20 @@ def _check_blocks(level: da.Array, target: zarr.Array) -> None:
             )
 
 
-def write_all(level: da.Array, target: zarr.Array) -> da.Array:
-    """Lazily write every block of ``level``; the result is the number of blocks written."""
+def write_counts(level: da.Array, target: zarr.Array) -> da.Array:
+    """Lazily write every block of ``level``; a count (1) per block, in the block grid."""
     _check_blocks(level, target)
-    counts = da.map_blocks(
+    return da.map_blocks(
         _write_mapped, level, target=target, dtype=np.int64,
         chunks=tuple((1,) * n for n in level.numblocks),
         name="omescale-write-" + tokenize(level.name, target.store_path),
         meta=np.empty((0,) * level.ndim, dtype=np.int64),
     )
-    return counts.sum()
+
+
+def write_all(level: da.Array, target: zarr.Array) -> da.Array:
+    """Lazily write every block of ``level``; the result is the number of blocks written."""
+    return write_counts(level, target).sum()
 
 
 def _offsets(chunks: Sequence[int]) -> np.ndarray:

@@ -19,7 +19,7 @@ import omescale
 from omescale.errors import OutputExistsError
 from omescale.methods import METHOD_SPECS, Methods
 from omescale.ngff.codecs import DEFAULT_CODEC
-from omescale.ngff.job import finish, marker, open_arrays, storage_layout, write_graph
+from omescale.ngff.job import finish, marker, open_arrays, pyramid_writes, storage_layout
 from omescale.ngff.metadata import (
     check_units,
     image_attributes,
@@ -29,7 +29,6 @@ from omescale.ngff.metadata import (
 from omescale.ngff.readers import InputImage, open_input
 from omescale.ngff.store import acquire_lock, clear_store, lock_key, open_target, release_lock
 from omescale.plan import PyramidPlan, plan_pyramid
-from omescale.pyramid import levels_from_plan
 
 __all__ = [
     "open_group",
@@ -92,8 +91,7 @@ def run_pyramid_job(
     try:
         arrays = open_arrays(group, plan, layouts, paths, first=first, resume=resume,
                              where=where)
-        levels = levels_from_plan(src_data, plan, block_shapes=[lt.block for lt in layouts])
-        counts = write_graph(levels, arrays, resume=resume)
+        counts = pyramid_writes(src_data, plan, layouts, arrays, resume=resume)
         final = finish(counts, group, attrs, (key, token), after=after)
     except BaseException:
         release_lock(group.store, token, key)
