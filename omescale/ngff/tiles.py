@@ -29,10 +29,6 @@ from omescale.plan import PyramidPlan
 __all__ = ["gate_total", "gated_reads", "tile_axes"]
 
 
-def _offsets(chunks: Sequence[int]) -> list[int]:
-    return [0, *itertools.accumulate(chunks)]
-
-
 def _independent(plan: PyramidPlan, blocks: Sequence[Sequence[int]], axis: int) -> bool:
     """True when no level shrinks ``axis`` and no kernel reaches across its blocks."""
     if any(lv.cumulative[axis] != 1 for lv in plan.levels):
@@ -79,10 +75,9 @@ def gated_reads(
     normal = da.core.normalize_chunks(tuple(chunks), source.shape)
     name = "omescale-gated-read-" + tokenize(source, normal, axes)
     order = {tile: p for p, tile in enumerate(_tiles([len(c) for c in normal], axes))}
-    offsets = [_offsets(c) for c in normal]
     layer = {}
-    for idx in itertools.product(*(range(len(c)) for c in normal)):
-        region = tuple(slice(o[i], o[i + 1]) for o, i in zip(offsets, idx, strict=True))
+    for idx, region in zip(itertools.product(*(range(len(c)) for c in normal)),
+                           da.core.slices_from_chunks(normal), strict=True):
         p = order[tuple(idx[a] for a in axes)]
         gate = (gate_name, p - 1) if p else None
         layer[(name, *idx)] = (_read_after, source, region, gate)
