@@ -15,17 +15,27 @@ import numpy as np
 from omescale.api import as_array, level_kernel
 from omescale.kernels import build
 from omescale.lift import lift_kernel, output_chunks
+from omescale.lift.sweep import sweep_axis, sweep_lag
 from omescale.methods import Methods, check_dtype
 from omescale.plan import PyramidPlan, plan_pyramid
 
 __all__ = ["levels_from_plan", "pyramid"]
 
 
-def _apply(kernel: Any, x: np.ndarray | da.Array, out_shape, chunks, dtype, name: str):
+def _apply(kernel: Any, x: np.ndarray | da.Array, out_shape, chunks, dtype, name: str,
+           lag: int = 1):
+    """``kernel`` over ``x``; dask blocks are cut into sweep pieces run ``lag`` at a time."""
     if isinstance(x, np.ndarray):
         return kernel(x, (0,) * x.ndim, tuple((0, m) for m in out_shape))
     out_chunks = output_chunks(x.chunks, out_shape, (1,) * x.ndim, chunks)
-    return lift_kernel(x, kernel, out_shape, out_chunks, dtype, name=name)
+    sweep = sweep_axis(kernel.reach, out_chunks, x.chunks)
+    if sweep is None:
+        return lift_kernel(x, kernel, out_shape, out_chunks, dtype, name=name)
+    axis, pieces = sweep
+    piece_chunks = (*out_chunks[:axis], pieces, *out_chunks[axis + 1:])
+    # Pieces along the sweep axis release each input chunk early; joined back into blocks.
+    return lift_kernel(x, kernel, out_shape, piece_chunks, dtype, name=name,
+                       sweep=(axis, lag)).rechunk(out_chunks)
 
 
 def _rechunk_level0(x: np.ndarray | da.Array, dtype: np.dtype, block: Sequence[int] | None):
@@ -50,15 +60,18 @@ def levels_from_plan(
     if plan.method == Methods.LAPLACIAN:
         return _laplacian_levels(x, plan, blocks)
     levels = [_rechunk_level0(x, plan.dtype, blocks[0])]
+    lag = sweep_lag()
     for k, lv in enumerate(plan.levels[1:], start=1):
         prev = levels[-1]
         kernel = level_kernel(plan.method, prev.shape, lv.factors, plan.dtype, plan.order)
-        levels.append(_apply(kernel, prev, lv.shape, blocks[k], plan.dtype, f"{plan.method}-{k}"))
+        levels.append(_apply(kernel, prev, lv.shape, blocks[k], plan.dtype, f"{plan.method}-{k}",
+                             lag))
     return levels
 
 
 def _laplacian_levels(x, plan: PyramidPlan, blocks) -> list:
     work = np.dtype(np.float64)
+    lag = sweep_lag()
     factors = [lv.factors for lv in plan.levels[1:]]
     first = factors[0] if factors else (1,) * x.ndim
     band0 = build.bandpass_kernel(x.shape, first, plan.dtype)
@@ -66,10 +79,10 @@ def _laplacian_levels(x, plan: PyramidPlan, blocks) -> list:
     g = x
     for k, lv in enumerate(plan.levels[1:], start=1):
         band = build.laplacian_kernel(g.shape, lv.factors, plan.dtype)
-        levels.append(_apply(band, g, lv.shape, blocks[k], plan.dtype, f"laplacian-{k}"))
+        levels.append(_apply(band, g, lv.shape, blocks[k], plan.dtype, f"laplacian-{k}", lag))
         if k < len(plan.levels) - 1:
             step = build.gaussian_kernel(g.shape, lv.factors, work)
-            g = _apply(step, g, lv.shape, blocks[k], work, f"gaussian-chain-{k}")
+            g = _apply(step, g, lv.shape, blocks[k], work, f"gaussian-chain-{k}", lag)
     return levels
 
 

@@ -23,6 +23,7 @@ from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
 from omescale.lift.regions import AxisBlock, plan_axis
+from omescale.lift.sweep import chain, sweep_order
 
 __all__ = ["lift_kernel", "output_chunks"]
 
@@ -101,7 +102,15 @@ class PartedRegion:
         return out
 
 
-def _run_region(kernel: Any, blocks: list[np.ndarray], spec: RegionSpec) -> np.ndarray:
+def _add_after(task: tuple, key: Any) -> tuple:
+    """``task`` (a ``_run_region`` task) made to wait for ``key`` as well."""
+    return (*task[:4], [*(task[4] if len(task) > 4 else ()), key])
+
+
+def _run_region(
+    kernel: Any, blocks: list[np.ndarray], spec: RegionSpec, after: Sequence[Any] = ()
+) -> np.ndarray:
+    """The kernel on one region; ``after`` only orders this task (see ``_add_after``)."""
     if len(blocks) == 1:
         return kernel(_assemble(blocks, spec), spec.starts, spec.out)
     views = [b[src] for b, src in zip(blocks, spec.sources, strict=True)]
@@ -129,8 +138,13 @@ def lift_kernel(
     out_chunks: tuple[tuple[int, ...], ...],
     dtype: np.dtype,
     name: str = "omescale",
+    sweep: tuple[int, int] | None = None,
 ) -> da.Array:
-    """A lazy array of ``out_shape``: block ``b`` is ``kernel`` on the input region it reaches."""
+    """A lazy array of ``out_shape``: block ``b`` is ``kernel`` on the input region it reaches.
+
+    ``sweep = (axis, lag)`` runs the blocks in sweep order, at most ``lag`` at a time (see
+    ``omescale.lift.sweep``); the values do not depend on it.
+    """
     axes = [
         plan_axis(lambda o0, o1, a=a: kernel.reach(a, o0, o1), out_chunks[a], x.chunks[a])
         for a in range(x.ndim)
@@ -149,6 +163,10 @@ def lift_kernel(
                                halos, f"{token}-halo")
         for index in product(*(range(len(ax)) for ax in axes))
     }
+    if sweep is not None:
+        axis, lag = sweep
+        order = sorted(graph, key=lambda key: sweep_order(key[1:], axis, axes[axis]))
+        graph.update(chain(graph, order, lag, f"{token}-done", add_after=_add_after))
     graph.update(halos.values())
     layer = HighLevelGraph.from_collections(token, graph, dependencies=[x])
     return da.Array(layer, token, chunks=out_chunks, dtype=dtype,
