@@ -14,12 +14,11 @@ from dask.highlevelgraph import HighLevelGraph
 
 from omescale.errors import InputNotFoundError
 from omescale.ngff.codecs import DEFAULT_CODEC
-from omescale.ngff.job import storage_layout
+from omescale.ngff.job import LevelLayout, open_arrays, pyramid_writes, storage_layout
 from omescale.ngff.metadata import read_image_metadata
 from omescale.ngff.readers import open_input
 from omescale.ngff.store import open_store, open_target
-from omescale.plan import plan_pyramid
-from omescale.pyramid import levels_from_plan
+from omescale.plan import PyramidPlan, plan_pyramid
 
 __all__ = ["dry_run", "human_bytes", "info", "summary"]
 
@@ -65,8 +64,7 @@ def dry_run(image: Any, output: str, options: Mapping[str, Any], *, shards: Any,
     layouts = storage_layout(plan, shards, zarr_format, options.get("codec", DEFAULT_CODEC))
     # The same checks of the output as a real run; nothing is written.
     open_target(output, overwrite=overwrite, resume=resume, source=src.location)
-    levels = levels_from_plan(src.data, plan, block_shapes=[lt.block for lt in layouts])
-    compute_tasks = len(HighLevelGraph.merge(*(lv.__dask_graph__() for lv in levels)))
+    tasks = _write_tasks(src.data, plan, layouts, zarr_format)
     objects = [
         math.prod(math.ceil(n / b) for n, b in zip(lv.shape, lt.block, strict=True))
         for lv, lt in zip(plan.levels, layouts, strict=True)
@@ -81,8 +79,17 @@ def dry_run(image: Any, output: str, options: Mapping[str, Any], *, shards: Any,
     _table(rows, out)
     total = sum(plan.nbytes(k) for k in range(len(plan.levels)))
     out.write(f"total: {len(plan.levels)} levels, {human_bytes(total)}, {sum(objects)} storage "
-              f"objects; tasks: {compute_tasks} read/compute + {sum(objects)} write + 1 "
-              "metadata\n")
+              f"objects; {tasks} tasks (read, compute, write) + 1 metadata\n")
+
+
+def _write_tasks(data: Any, plan: PyramidPlan, layouts: Sequence[LevelLayout],
+                 zarr_format: int) -> int:
+    """Tasks of the writer's own graph, built against empty arrays in memory (nothing runs)."""
+    group = zarr.create_group(zarr.storage.MemoryStore(), zarr_format=zarr_format)
+    paths = [str(k) for k in range(len(plan.levels))]
+    arrays = open_arrays(group, plan, layouts, paths, first=0, resume=False, where="dry run")
+    counts = pyramid_writes(data, plan, layouts, arrays, resume=False)
+    return len(dict(HighLevelGraph.merge(*(c.__dask_graph__() for c in counts))))
 
 
 def _image_levels(path: str) -> tuple[Any, list[tuple[str, zarr.Array]]]:

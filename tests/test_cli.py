@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pty
 import select
+import re
 import shutil
 import subprocess
 import sys
@@ -127,6 +128,12 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, zarr_input):
     for word in ("level", "shape", "chunks", "bytes", "tasks", "2x70x90", "2x35x45",
                  "2x18x23", "nothing written"):
         assert word in text, text
+    # The task figure is the writer's own graph: the same count as a real lazy write.
+    tasks = int(re.search(r"(\d+) tasks \(read, compute, write\) \+ 1 metadata", text)[1])
+    pending = omescale.write_pyramid(path, tmp_path / "lazy.zarr", scale_factors=[2, 4],
+                                     compute=False)
+    real = [k for k in dict(pending.__dask_graph__()) if not str(k).startswith("finalize-")]
+    assert tasks + 1 == len(real)  # + the metadata task; dask's own "finalize" aliases aside
     example = run("example", out, "--dry-run")
     assert example.returncode == 0 and "64x1024x1024" in example.stdout
     assert not out.exists()
