@@ -15,7 +15,7 @@ import numpy as np
 from omescale.api import as_array, level_kernel
 from omescale.kernels import build
 from omescale.lift import lift_kernel, output_chunks
-from omescale.lift.sweep import sweep_axis, sweep_lag
+from omescale.lift.sweep import sweep_lag
 from omescale.methods import Methods, check_dtype
 from omescale.plan import PyramidPlan, plan_pyramid
 
@@ -23,19 +23,11 @@ __all__ = ["levels_from_plan", "pyramid"]
 
 
 def _apply(kernel: Any, x: np.ndarray | da.Array, out_shape, chunks, dtype, name: str,
-           lag: int = 1):
-    """``kernel`` over ``x``; dask blocks are cut into sweep pieces run ``lag`` at a time."""
+           lag: int | None):
     if isinstance(x, np.ndarray):
         return kernel(x, (0,) * x.ndim, tuple((0, m) for m in out_shape))
     out_chunks = output_chunks(x.chunks, out_shape, (1,) * x.ndim, chunks)
-    sweep = sweep_axis(kernel.reach, out_chunks, x.chunks)
-    if sweep is None:
-        return lift_kernel(x, kernel, out_shape, out_chunks, dtype, name=name)
-    axis, pieces = sweep
-    piece_chunks = (*out_chunks[:axis], pieces, *out_chunks[axis + 1:])
-    # Pieces along the sweep axis release each input chunk early; joined back into blocks.
-    return lift_kernel(x, kernel, out_shape, piece_chunks, dtype, name=name,
-                       sweep=(axis, lag)).rechunk(out_chunks)
+    return lift_kernel(x, kernel, out_shape, out_chunks, dtype, name=name, lag=lag)
 
 
 def _rechunk_level0(x: np.ndarray | da.Array, dtype: np.dtype, block: Sequence[int] | None):
@@ -47,20 +39,23 @@ def _rechunk_level0(x: np.ndarray | da.Array, dtype: np.dtype, block: Sequence[i
 
 
 def levels_from_plan(
-    image: Any, plan: PyramidPlan, *, block_shapes: Sequence[Sequence[int]] | None = None
+    image: Any, plan: PyramidPlan, *, block_shapes: Sequence[Sequence[int]] | None = None,
+    sweep: bool = False,
 ) -> list[np.ndarray | da.Array]:
     """The levels of ``plan`` from ``image``, level 0 first.
 
     ``block_shapes[k]`` is the dask block shape of level k (the writer passes the storage chunk
     or shard shape so that one task writes one storage object). numpy in, numpy out.
+    ``sweep`` (for graphs that compute whole levels, as the writer's) runs halo methods in row
+    order (``omescale.lift.sweep``); without it any block can be computed on its own.
     """
     x = as_array(image)
     check_dtype(plan.method, x.dtype)
     blocks = list(block_shapes) if block_shapes is not None else [lv.chunks for lv in plan.levels]
+    lag = sweep_lag() if sweep else None
     if plan.method == Methods.LAPLACIAN:
-        return _laplacian_levels(x, plan, blocks)
+        return _laplacian_levels(x, plan, blocks, lag)
     levels = [_rechunk_level0(x, plan.dtype, blocks[0])]
-    lag = sweep_lag()
     for k, lv in enumerate(plan.levels[1:], start=1):
         prev = levels[-1]
         kernel = level_kernel(plan.method, prev.shape, lv.factors, plan.dtype, plan.order)
@@ -69,13 +64,12 @@ def levels_from_plan(
     return levels
 
 
-def _laplacian_levels(x, plan: PyramidPlan, blocks) -> list:
+def _laplacian_levels(x, plan: PyramidPlan, blocks, lag: int | None) -> list:
     work = np.dtype(np.float64)
-    lag = sweep_lag()
     factors = [lv.factors for lv in plan.levels[1:]]
     first = factors[0] if factors else (1,) * x.ndim
     band0 = build.bandpass_kernel(x.shape, first, plan.dtype)
-    levels = [_apply(band0, x, x.shape, blocks[0], plan.dtype, "laplacian-0")]
+    levels = [_apply(band0, x, x.shape, blocks[0], plan.dtype, "laplacian-0", lag)]
     g = x
     for k, lv in enumerate(plan.levels[1:], start=1):
         band = build.laplacian_kernel(g.shape, lv.factors, plan.dtype)

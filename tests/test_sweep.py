@@ -10,9 +10,11 @@ every result dask keeps between tasks.
 from __future__ import annotations
 
 import dask
+import dask.array as da
 import numpy as np
 import pytest
 import zarr
+from dask.callbacks import Callback
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_tiles import HeldBytes
@@ -97,3 +99,16 @@ def test_lag_follows_the_scheduler():
         assert parallel_slots() == 1 and sweep_lag() == 1
     with dask.config.set(scheduler="threads", num_workers=5):
         assert parallel_slots() == 5 and sweep_lag() == 4
+
+
+def test_lazy_levels_keep_blocks_independent():
+    """Only the writer chains pieces: a block of a lazy ``pyramid()`` level computes alone."""
+    x = da.from_array(np.random.default_rng(1).integers(0, 4000, (1024, 1024), np.uint16),
+                      chunks=64)
+    level = omescale.pyramid(x, [2], method="resize")[1]
+    executed: list = []
+    with Callback(pretask=lambda key, dsk, state: executed.append(key)):
+        level.blocks[-1, -1].compute(scheduler="sync", optimize_graph=False)
+    kernels = [k for k in executed if isinstance(k, tuple) and k[0].startswith("resize-1")]
+    # The block and its halo copies (6 measured); chained pieces would run all 1461 before it.
+    assert len(kernels) <= 12, len(kernels)

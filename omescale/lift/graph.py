@@ -23,7 +23,7 @@ from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
 from omescale.lift.regions import AxisBlock, plan_axis
-from omescale.lift.sweep import chain, sweep_order
+from omescale.lift.sweep import chain, sweep_axis, sweep_order
 
 __all__ = ["lift_kernel", "output_chunks"]
 
@@ -138,13 +138,27 @@ def lift_kernel(
     out_chunks: tuple[tuple[int, ...], ...],
     dtype: np.dtype,
     name: str = "omescale",
-    sweep: tuple[int, int] | None = None,
+    lag: int | None = None,
 ) -> da.Array:
     """A lazy array of ``out_shape``: block ``b`` is ``kernel`` on the input region it reaches.
 
-    ``sweep = (axis, lag)`` runs the blocks in sweep order, at most ``lag`` at a time (see
-    ``omescale.lift.sweep``); the values do not depend on it.
+    With ``lag``, blocks of a kernel that reaches across chunk borders are computed as sweep
+    pieces in row order, at most ``lag`` at a time, and joined back into ``out_chunks``
+    (``omescale.lift.sweep``: memory stays flat in the image width); the values are the same.
     """
+    found = None if lag is None else sweep_axis(kernel.reach, out_chunks, x.chunks)
+    if found is None:
+        return _lift(x, kernel, out_chunks, dtype, name, None)
+    axis, pieces = found
+    pieced = (*out_chunks[:axis], pieces, *out_chunks[axis + 1:])
+    return _lift(x, kernel, pieced, dtype, name, (axis, lag)).rechunk(out_chunks)
+
+
+def _lift(
+    x: da.Array, kernel: Any, out_chunks: tuple[tuple[int, ...], ...], dtype: np.dtype,
+    name: str, sweep: tuple[int, int] | None,
+) -> da.Array:
+    """The graph of ``lift_kernel``; ``sweep = (axis, lag)`` chains the blocks in row order."""
     axes = [
         plan_axis(lambda o0, o1, a=a: kernel.reach(a, o0, o1), out_chunks[a], x.chunks[a])
         for a in range(x.ndim)

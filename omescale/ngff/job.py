@@ -192,11 +192,11 @@ def pyramid_writes(
     blocks = [lt.block for lt in layouts]
     axes = _gated_axes(src, plan, blocks, resume)
     if not axes:
-        levels = levels_from_plan(src, plan, block_shapes=blocks)
+        levels = levels_from_plan(src, plan, block_shapes=blocks, sweep=True)
         return write_graph(levels, arrays, resume=resume)
     gate_name = "omescale-gate-" + tokenize(src.name, blocks,
                                             [a.store_path for a in arrays if a is not None])
     level0 = gated_reads(checked_source(src), blocks[0], axes, gate_name)
-    levels = levels_from_plan(level0, plan, block_shapes=blocks)
+    levels = levels_from_plan(level0, plan, block_shapes=blocks, sweep=True)
     counts = [write_counts(lv, a) for lv, a in zip(levels, arrays, strict=True) if a is not None]
     return [gate_total(counts, axes, gate_name)]
