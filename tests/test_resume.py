@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 import zarr
+from dask.callbacks import Callback
 from _ngff_util import is_complete, tree_bytes
 
 import omescale
@@ -38,6 +39,20 @@ def test_resume_writes_only_missing_objects(tmp_path, zarr_format, shards):
                                      zarr_format=zarr_format, shards=shards, **KW)
     assert pending.compute() == 5 < total
     assert is_complete(out) and tree_bytes(out) == tree_bytes(clean)
+
+
+def test_resume_computes_only_what_the_missing_objects_need(tmp_path):
+    out = tmp_path / "out.zarr"
+    omescale.write_pyramid(IMAGE, out, **KW)
+    level1 = sorted(p for p in (out / "1").rglob("*") if p.is_file() and p.name not in METADATA)
+    level1[-1].unlink()  # the last chunk of level 1: everything before it is on disk
+    zarr.open_group(str(out), mode="r+").attrs.put(marker())
+    pending = omescale.write_pyramid(IMAGE, out, resume=True, compute=False, **KW)
+    executed: list = []
+    with Callback(pretask=lambda key, dsk, state: executed.append(key)):
+        assert pending.compute() == 1
+    kernels = [k for k in executed if isinstance(k, tuple) and str(k[0]).startswith("resize-1")]
+    assert len(kernels) <= 12, kernels  # that block's own task and halo copies
 
 
 def test_resume_ignores_and_removes_partial_files(tmp_path):

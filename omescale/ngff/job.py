@@ -192,7 +192,8 @@ def pyramid_writes(
     blocks = [lt.block for lt in layouts]
     axes = _gated_axes(src, plan, blocks, resume)
     if not axes:
-        levels = levels_from_plan(src, plan, block_shapes=blocks, sweep=True)
+        # A resume writes only missing objects: a chained sweep would recompute all before them.
+        levels = levels_from_plan(src, plan, block_shapes=blocks, sweep=not resume)
         return write_graph(levels, arrays, resume=resume)
     gate_name = "omescale-gate-" + tokenize(src.name, blocks,
                                             [a.store_path for a in arrays if a is not None])
