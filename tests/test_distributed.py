@@ -15,6 +15,7 @@ from _ngff_util import is_complete, tree_bytes
 
 import omescale
 from omescale.errors import CorruptInputError
+from omescale.lift.sweep import parallel_slots, sweep_lag
 
 distributed = pytest.importorskip("distributed")
 pytestmark = pytest.mark.slow
@@ -56,6 +57,7 @@ def _clean(source, tmp_path):
 def test_cluster_output_equals_threaded(client, tmp_path, source):
     out = tmp_path / "out.zarr"
     with dask.config.set(scheduler="dask.distributed"):  # conftest pins threads otherwise
+        assert parallel_slots() == 2  # the cluster's threads set how many pieces run at once
         omescale.write_pyramid(source, out, **KW)
     assert tree_bytes(out) == _clean(source, tmp_path)
     pending = omescale.write_pyramid(source, tmp_path / "b.zarr", shards=(1, 32, 32),
@@ -84,3 +86,11 @@ def test_corrupt_chunk_error_crosses_the_cluster(client, tmp_path, source):
     with pytest.raises(CorruptInputError, match=r"\(1, 2, 3\)"), \
             dask.config.set(scheduler="dask.distributed"):
         omescale.write_pyramid(source, tmp_path / "out.zarr", **KW)
+
+
+def test_no_chain_while_a_cluster_has_no_workers_yet():
+    """A cluster still scaling up (no workers yet) must not be starved by a lag of one."""
+    with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=":0",
+                                  silence_logs=50) as cluster, distributed.Client(cluster), \
+            dask.config.set(scheduler="dask.distributed"):
+        assert parallel_slots() is None and sweep_lag() is None

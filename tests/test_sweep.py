@@ -99,6 +99,8 @@ def test_lag_follows_the_scheduler():
         assert parallel_slots() == 1 and sweep_lag() == 1
     with dask.config.set(scheduler="threads", num_workers=5):
         assert parallel_slots() == 5 and sweep_lag() == 4
+    with dask.config.set({"omescale.sweep-lag": 7}):
+        assert sweep_lag() == 7
 
 
 def test_lazy_levels_keep_blocks_independent():

@@ -127,9 +127,12 @@ def chain(
     return tokens
 
 
-def parallel_slots() -> int:
-    """Threads that will run the graph: a current ``distributed`` client's unless dask is set
-    to a local scheduler, else dask's ``num_workers`` or the CPU count (1 when synchronous)."""
+def parallel_slots() -> int | None:
+    """Threads that will run the graph, ``None`` when unknown (a client without workers yet).
+
+    A current ``distributed`` client's threads unless dask is set to a local scheduler, else
+    dask's ``num_workers`` or the CPU count (1 when synchronous).
+    """
     scheduler = dask.config.get("scheduler", None)
     if scheduler in ("sync", "synchronous", "single-threaded"):
         return 1
@@ -137,12 +140,19 @@ def parallel_slots() -> int:
         try:
             from distributed import default_client
 
-            return max(1, sum(default_client().nthreads().values()))
+            threads = sum(default_client().nthreads().values())
+            return threads or None
         except (ImportError, ValueError):
             pass
     return max(1, int(dask.config.get("num_workers", None) or os.cpu_count() or 1))
 
 
-def sweep_lag() -> int:
-    """Blocks of one level in flight at once: one slot is left for reads, writes and codecs."""
-    return max(1, parallel_slots() - 1)
+def sweep_lag() -> int | None:
+    """Blocks of one level in flight at once: the ``omescale.sweep-lag`` dask setting if given,
+    else the threads minus one (one slot for reads, writes and codecs); ``None`` (no chain)
+    when the threads are unknown, so that a cluster still scaling up is never starved."""
+    configured = dask.config.get("omescale.sweep-lag", None)
+    if configured is not None:
+        return max(1, int(configured))
+    slots = parallel_slots()
+    return None if slots is None else max(1, slots - 1)
