@@ -1,4 +1,4 @@
-"""The two implementations of the banded product agree bit for bit.
+"""The compiled and NumPy implementations (banded product, 2x2 mean) agree bit for bit.
 
 The compiled (numba) path and the NumPy path (strided views where taps advance by a common
 stride, gathers elsewhere) must give identical float64 results for every dtype, axis and tap
@@ -15,8 +15,10 @@ from hypothesis import strategies as st
 from omescale.kernels import apply as apply_mod
 from omescale.kernels.apply import apply_taps, clip_runs, strided_runs
 from omescale.kernels.axis_ops import AxisOp
-from omescale.kernels.compiled import banded_product, compiled_available
+from omescale.kernels.compiled import banded_product, compiled_available, rounded_window_mean
+from omescale.kernels.dtypes import cast_output
 from omescale.kernels.taps import Taps
+from omescale.kernels.windows import window_mean
 
 DTYPES = [np.uint8, np.uint16, np.int16, np.int32, np.float32, np.float64]
 
@@ -104,3 +106,22 @@ def test_strided_runs_cover_every_row_once_with_true_strides(data, rows, width):
     r1 = data.draw(st.integers(r0 + 1, rows))
     clipped = clip_runs(runs, r0, r1)
     assert [r for a, b, _ in clipped for r in range(a, b)] == list(range(r1 - r0))
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "int8", "int16", "int32", "uint32"])
+def test_compiled_2x2_mean_equals_the_numpy_path(dtype):
+    """The one-pass integer 2x2 mean rounds half to even exactly as float64 division + rint."""
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(3)
+    x = rng.integers(info.min, info.max, size=(3, 40, 36), endpoint=True).astype(dtype)
+    x[0, :2, :2] = info.max  # largest sums
+    x[1, :2, :2] = info.min
+    x[2, :2, :] = np.arange(36) % 4  # every remainder, odd and even quotients: ties both ways
+    for view in (x, x[:, 2:38, 4:36], x[::2, 1:39, :]):
+        fast = rounded_window_mean(view, (1, 2, 2))
+        slow = cast_output(window_mean(view, (1, 2, 2)), np.dtype(dtype))
+        assert fast is not None and fast.dtype == slow.dtype
+        np.testing.assert_array_equal(fast, slow)
+    assert rounded_window_mean(x[:, :39], (1, 2, 2)) is None  # partial windows: NumPy path
+    assert rounded_window_mean(x, (2, 2, 2)) is None
+    assert rounded_window_mean(x.astype(np.float32), (1, 2, 2)) is None

@@ -51,8 +51,8 @@ def tile_axes(plan: PyramidPlan, blocks: Sequence[Sequence[int]]) -> tuple[int, 
     shape = plan.levels[0].shape
     # Only axes before the first downsampled one: blocks are chained along the first axis a
     # kernel reaches across (omescale.lift.sweep), and that chain must not cross a tile.
-    first_shrunk = min(a for a in range(len(shape)) if any(lv.cumulative[a] != 1
-                                                            for lv in plan.levels))
+    first_shrunk = min((a for a in range(len(shape))
+                        if any(lv.cumulative[a] != 1 for lv in plan.levels)), default=len(shape))
     return tuple(
         a for a in range(first_shrunk)
         if -(-shape[a] // blocks[0][a]) > 1 and _independent(plan, blocks, a)
