@@ -1,5 +1,6 @@
 """A real LocalCluster with 2 worker processes: same bytes as threads, survives a killed worker."""
 
+import asyncio
 import os
 import signal
 import sys
@@ -94,3 +95,14 @@ def test_no_chain_while_a_cluster_has_no_workers_yet():
                                   silence_logs=50) as cluster, distributed.Client(cluster), \
             dask.config.set(scheduler="dask.distributed"):
         assert parallel_slots() is None and sweep_lag() is None
+
+
+def test_an_asynchronous_client_leaves_the_lag_unknown():
+    async def slots():
+        async with distributed.LocalCluster(n_workers=1, processes=False, asynchronous=True,
+                                            dashboard_address=":0", silence_logs=50) as cluster, \
+                distributed.Client(cluster, asynchronous=True):
+            with dask.config.set(scheduler="dask.distributed"):
+                return parallel_slots()
+
+    assert asyncio.run(slots()) is None

@@ -140,10 +140,15 @@ def parallel_slots() -> int | None:
         try:
             from distributed import default_client
 
-            threads = sum(default_client().nthreads().values())
-            return threads or None
-        except (ImportError, ValueError):
+            threads = default_client().nthreads()
+        except (ImportError, ValueError):  # no distributed, or no client
             pass
+        else:
+            # An asynchronous client answers with an awaitable: the count is unknown then.
+            if not isinstance(threads, dict):
+                getattr(threads, "close", lambda: None)()  # never awaited: close it quietly
+                return None
+            return sum(threads.values()) or None
     return max(1, int(dask.config.get("num_workers", None) or os.cpu_count() or 1))
 
 
