@@ -110,7 +110,7 @@ def banded_product(
     return out.reshape(*before, rows, *after)
 
 
-# Integer dtypes whose window sums fit int64 for any factor used in practice.
+# Integer dtypes the 2x2 mean reads (a sum of four always fits its int64 accumulator).
 _MEAN_DTYPES = frozenset(np.dtype(t) for t in (
     np.uint8, np.uint16, np.uint32, np.int8, np.int16, np.int32,
 ))

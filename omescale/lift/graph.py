@@ -104,11 +104,11 @@ class PartedRegion:
 
 def _add_after(task: tuple, key: Any) -> tuple:
     """``task`` (a ``_run_region`` task) made to wait for ``key`` as well."""
-    return (*task[:4], [*(task[4] if len(task) > 4 else ()), key])
+    return (*task, key)
 
 
 def _run_region(
-    kernel: Any, blocks: list[np.ndarray], spec: RegionSpec, after: Sequence[Any] = ()
+    kernel: Any, blocks: list[np.ndarray], spec: RegionSpec, after: Any = None
 ) -> np.ndarray:
     """The kernel on one region; ``after`` only orders this task (see ``_add_after``)."""
     if len(blocks) == 1:

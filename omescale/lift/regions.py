@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 
-__all__ = ["AxisBlock", "plan_axis"]
+__all__ = ["AxisBlock", "chunk_offsets", "plan_axis"]
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,8 @@ class AxisBlock:
         return len(self.parts) == 1 and self.parts[0][1] == slice(None)
 
 
-def _offsets(chunks: Sequence[int]) -> list[int]:
+def chunk_offsets(chunks: Sequence[int]) -> list[int]:
+    """Start of every chunk along one axis, then the axis length."""
     return [0, *accumulate(chunks)]
 
 
@@ -41,9 +42,10 @@ def plan_axis(
     in_chunks: Sequence[int],
 ) -> list[AxisBlock]:
     """Plan every output chunk of one axis against the input chunks of that axis."""
-    in_offsets = _offsets(in_chunks)
+    in_offsets = chunk_offsets(in_chunks)
     blocks = []
-    for o0, o1 in zip(_offsets(out_chunks)[:-1], _offsets(out_chunks)[1:], strict=True):
+    out_offsets = chunk_offsets(out_chunks)
+    for o0, o1 in zip(out_offsets[:-1], out_offsets[1:], strict=True):
         lo, hi = reach(o0, o1)
         first = bisect.bisect_right(in_offsets, lo) - 1
         last = bisect.bisect_left(in_offsets, hi) - 1

@@ -17,17 +17,18 @@ from __future__ import annotations
 import bisect
 import os
 from collections.abc import Callable, Sequence
-from itertools import accumulate
 from typing import Any
 
 import dask
+
+from omescale.lift.regions import chunk_offsets
 
 __all__ = ["chain", "parallel_slots", "sweep_axis", "sweep_lag", "sweep_order", "sweep_pieces"]
 
 Reach = Callable[[int, int], tuple[int, int]]
 
 
-def _last_row_within(reach: Reach, o0: int, o1: int, border: int) -> int:
+def _first_row_past(reach: Reach, o0: int, o1: int, border: int) -> int:
     """The first output row in ``[o0, o1)`` whose reach ends past ``border`` (``o1`` if none)."""
     lo, hi = o0, o1
     while lo < hi:
@@ -46,15 +47,15 @@ def sweep_pieces(
 
     The cuts only refine ``out_chunks``: concatenating the pieces of a block gives the block.
     """
-    borders = list(accumulate(in_chunks))[:-1]
-    offsets = [0, *accumulate(out_chunks)]
+    borders = chunk_offsets(in_chunks)[1:-1]
+    offsets = chunk_offsets(out_chunks)
     pieces: list[int] = []
     for o0, o1 in zip(offsets[:-1], offsets[1:], strict=True):
         first = bisect.bisect_left(borders, reach(o0, o0 + 1)[1])
         last = bisect.bisect_left(borders, reach(o1 - 1, o1)[1])
         cuts = [o0]
         for border in borders[first:last]:
-            cut = _last_row_within(reach, cuts[-1], o1, border)
+            cut = _first_row_past(reach, cuts[-1], o1, border)
             if cuts[-1] < cut < o1:
                 cuts.append(cut)
         cuts.append(o1)
@@ -64,8 +65,8 @@ def sweep_pieces(
 
 def _crosses_borders(reach: Reach, pieces: Sequence[int], in_chunks: Sequence[int]) -> bool:
     """True when some piece needs rows of two input chunks (a halo across a border)."""
-    borders = list(accumulate(in_chunks))[:-1]
-    offsets = [0, *accumulate(pieces)]
+    borders = chunk_offsets(in_chunks)[1:-1]
+    offsets = chunk_offsets(pieces)
     for p0, p1 in zip(offsets[:-1], offsets[1:], strict=True):
         lo, hi = reach(p0, p1)
         if bisect.bisect_right(borders, lo) != bisect.bisect_left(borders, hi):
