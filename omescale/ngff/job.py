@@ -21,8 +21,9 @@ from dask.delayed import Delayed
 
 from omescale.errors import InvalidOptionError, OutputExistsError
 from omescale.ngff.codecs import DEFAULT_CODEC, check_codec, compressors
-from omescale.ngff.store import release_lock, remove_partials
 from omescale.ngff.readers import checked_source
+from omescale.ngff.store import release_lock, remove_partials
+from omescale.ngff.strips import plan_stages, strip_writes
 from omescale.ngff.tasks import missing_blocks, write_all, write_blocks, write_counts
 from omescale.ngff.tiles import gate_total, gated_reads, tile_axes
 from omescale.plan import PyramidPlan
@@ -173,24 +174,28 @@ def finish(
     return dask.delayed(_finalize, pure=False)(list(counts), group, dict(attrs), lock, after)
 
 
-def _gated_axes(src: Any, plan: PyramidPlan, blocks: Sequence[Sequence[int]],
-                resume: bool) -> tuple[int, ...]:
-    """Tile axes to gate on, or ``()`` when the input is not omescale's own aligned read."""
+def _own_aligned_read(src: Any, plan: PyramidPlan, blocks: Sequence[Sequence[int]],
+                      resume: bool) -> bool:
+    """True when omescale reads the input itself, in level 0's storage blocks (so the order of
+    the reads can be steered), and the write is not a resume."""
     if resume or checked_source(src) is None or src.dtype != plan.dtype:
-        return ()
-    if src.chunks != da.core.normalize_chunks(tuple(blocks[0]), src.shape):
-        return ()
-    return tile_axes(plan, blocks)
+        return False
+    return src.chunks == da.core.normalize_chunks(tuple(blocks[0]), src.shape)
 
 
 def pyramid_writes(
     src: Any, plan: PyramidPlan, layouts: Sequence[LevelLayout],
     arrays: Sequence[zarr.Array | None], *, resume: bool,
 ) -> list[da.Array]:
-    """The lazy write counts of a whole pyramid; independent tiles are gated one after another
-    when omescale reads the input itself (see ``omescale.ngff.tiles``)."""
+    """The lazy write counts of a whole pyramid. When omescale reads the input itself, halo
+    methods on images wider than a strip are written strip by strip (``omescale.ngff.strips``)
+    and independent tiles one after another (``omescale.ngff.tiles``)."""
     blocks = [lt.block for lt in layouts]
-    axes = _gated_axes(src, plan, blocks, resume)
+    own = _own_aligned_read(src, plan, blocks, resume)
+    stages = plan_stages(plan, blocks) if own else None
+    if stages is not None:
+        return strip_writes(src, plan, blocks, arrays, stages, tile_axes(plan, blocks))
+    axes = tile_axes(plan, blocks) if own else ()
     if not axes:
         # A resume writes only missing objects: a chained sweep would recompute all before them.
         levels = levels_from_plan(src, plan, block_shapes=blocks, sweep=not resume)

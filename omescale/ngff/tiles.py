@@ -14,7 +14,7 @@ back a read task it builds, not an arbitrary upstream dask graph.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import dask.array as da
@@ -26,7 +26,7 @@ from omescale.api import level_kernel
 from omescale.methods import Methods
 from omescale.plan import PyramidPlan
 
-__all__ = ["gate_total", "gated_reads", "tile_axes"]
+__all__ = ["gate_steps", "gate_total", "gated_reads", "read_after", "tile_axes"]
 
 
 def _independent(plan: PyramidPlan, blocks: Sequence[Sequence[int]], axis: int) -> bool:
@@ -37,7 +37,7 @@ def _independent(plan: PyramidPlan, blocks: Sequence[Sequence[int]], axis: int) 
         return False
     n, step = plan.levels[0].shape[axis], blocks[0][axis]
     ranges = [(lo, min(lo + step, n)) for lo in range(0, n, step)]
-    for prev, lv in zip(plan.levels, plan.levels[1:]):
+    for prev, lv in itertools.pairwise(plan.levels):
         kernel = level_kernel(plan.method, prev.shape, lv.factors, plan.dtype, plan.order)
         if any(tuple(kernel.reach(axis, lo, hi)) != (lo, hi) for lo, hi in ranges):
             return False
@@ -59,7 +59,7 @@ def tile_axes(plan: PyramidPlan, blocks: Sequence[Sequence[int]]) -> tuple[int, 
     )
 
 
-def _read_after(source: Any, region: tuple[slice, ...], gate: Any) -> np.ndarray:
+def read_after(source: Any, region: tuple[slice, ...], gate: Any) -> np.ndarray:
     """Read one block; ``gate`` is only there to order this task after the previous tile."""
     del gate
     return source[region]
@@ -84,7 +84,7 @@ def gated_reads(
                            da.core.slices_from_chunks(normal), strict=True):
         p = order[tuple(idx[a] for a in axes)]
         gate = (gate_name, p - 1) if p else None
-        layer[(name, *idx)] = (_read_after, source, region, gate)
+        layer[(name, *idx)] = (read_after, source, region, gate)
     graph = HighLevelGraph.from_collections(name, layer, dependencies=[])
     return da.Array(graph, name, chunks=normal, dtype=source.dtype,
                     meta=np.empty((0,) * len(normal), dtype=source.dtype))
@@ -94,16 +94,28 @@ def _add(*counts: np.ndarray) -> np.ndarray:
     return np.array([sum(int(np.sum(c)) for c in counts)], dtype=np.int64)
 
 
+def gate_steps(
+    counts: Sequence[da.Array], step_of: Sequence[Callable[[tuple[int, ...]], int]],
+    steps: int, gate_name: str,
+) -> da.Array:
+    """One gate task per step summing the write counts of that step (``step_of[i](index)`` is
+    the step of block ``index`` of ``counts[i]``); the result is the number of blocks written.
+    """
+    keys: list[list] = [[] for _ in range(steps)]
+    for c, step in zip(counts, step_of, strict=True):
+        for idx in itertools.product(*map(range, c.numblocks)):
+            keys[step(idx)].append((c.name, *idx))
+    layer = {(gate_name, p): (_add, *keys[p]) for p in range(steps)}
+    graph = HighLevelGraph.from_collections(gate_name, layer, dependencies=list(counts))
+    gates = da.Array(graph, gate_name, chunks=((1,) * steps,), dtype=np.int64,
+                     meta=np.empty((0,), dtype=np.int64))
+    return gates.sum()
+
+
 def gate_total(counts: Sequence[da.Array], axes: Sequence[int], gate_name: str) -> da.Array:
     """One gate task per tile summing that tile's write counts (block grids, one per level);
     the result is the total number of blocks written."""
     tiles = _tiles(counts[0].numblocks, axes)
-    keys: dict[tuple[int, ...], list] = {tile: [] for tile in tiles}
-    for c in counts:
-        for idx in itertools.product(*map(range, c.numblocks)):
-            keys[tuple(idx[a] for a in axes)].append((c.name, *idx))
-    layer = {(gate_name, p): (_add, *keys[tile]) for p, tile in enumerate(tiles)}
-    graph = HighLevelGraph.from_collections(gate_name, layer, dependencies=list(counts))
-    gates = da.Array(graph, gate_name, chunks=((1,) * len(tiles),), dtype=np.int64,
-                     meta=np.empty((0,), dtype=np.int64))
-    return gates.sum()
+    order = {tile: p for p, tile in enumerate(tiles)}
+    step = lambda idx: order[tuple(idx[a] for a in axes)]  # noqa: E731
+    return gate_steps(counts, [step] * len(counts), len(tiles), gate_name)

@@ -1,0 +1,281 @@
+"""Strips: halo pyramids written strip by strip, so memory does not grow with the image.
+
+A halo method (resize, gaussian, zoom) needs a few rows and columns of its neighbours for each
+block. Swept over a whole level (``omescale.lift.sweep``), it keeps one row of partial output
+blocks per level in memory, and that row is as long as the image is wide (a whole plane when z
+is downsampled too). Here the image is cut, along every halo axis but the sweep axis, into
+strips of ``omescale.strip-blocks`` storage blocks (default 8). Each strip is computed on its
+own window: the strip plus the cone of input its levels reach into the neighbouring strips,
+which is read again (a thin part of one chunk column per side) instead of being held. Strips
+run one after another (gated like independent tiles, ``omescale.ngff.tiles``), each swept row
+by row, so what is held is about one row of one strip.
+
+A strip must be whole storage blocks at every level it writes, and a level's block covers
+twice as many base pixels per level, so a *stage* covers only the levels whose blocks fit in a
+strip. The next stage reads its first level back from the store once the stage before has
+written it all (a 2x2 pyramid re-reads 1/64 of the base after three levels), in strips again.
+The values are those of the whole-image kernels: every window is computed with whole-image
+coordinates (``omescale.lift.shifted``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dask
+import dask.array as da
+import numpy as np
+import zarr
+from dask.base import tokenize
+from dask.highlevelgraph import HighLevelGraph
+
+from omescale.api import level_kernel
+from omescale.lift import lift_kernel
+from omescale.lift.shifted import ShiftedKernel
+from omescale.lift.sweep import sweep_lag
+from omescale.methods import Methods
+from omescale.ngff.readers import checked_source, from_zarr_array
+from omescale.ngff.tasks import write_counts
+from omescale.ngff.tiles import gate_steps, read_after
+from omescale.plan import PyramidPlan
+
+__all__ = ["STRIP_BLOCKS", "Stage", "plan_stages", "strip_writes"]
+
+#: Default strip width in storage blocks of a stage's first level (``omescale.strip-blocks``).
+STRIP_BLOCKS = 8
+
+Range = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """Levels ``first + 1 .. last`` computed from level ``first``, in strips.
+
+    ``size[a]`` is the strip width along strip axis ``a`` in pixels of level ``first``,
+    ``count[a]`` the number of strips along it.
+    """
+
+    first: int
+    last: int
+    size: dict[int, int]
+    count: dict[int, int]
+
+    def index(self, strip: Sequence[int], axis: int) -> int:
+        """Position of ``strip`` along strip axis ``axis``."""
+        return strip[list(self.size).index(axis)]
+
+    def strips(self) -> list[tuple[int, ...]]:
+        return list(itertools.product(*(range(n) for n in self.count.values())))
+
+
+def _kernels(plan: PyramidPlan) -> list[Any]:
+    """``kernels[k]`` computes level ``k`` from level ``k - 1`` (``kernels[0]`` is None)."""
+    return [None] + [
+        level_kernel(plan.method, prev.shape, lv.factors, plan.dtype, plan.order)
+        for prev, lv in itertools.pairwise(plan.levels)
+    ]
+
+
+def _reaches_out(kernel: Any, axis: int, block: int, factor: int, n_in: int, n_out: int) -> bool:
+    """True when output rows of one block need input rows outside their own ``factor`` rows."""
+    o0, o1 = (block, 2 * block) if 2 * block <= n_out else (0, n_out)
+    lo, hi = kernel.reach(axis, o0, o1)
+    return lo < o0 * factor or hi > min(o1 * factor, n_in)
+
+
+def strip_axes(plan: PyramidPlan, blocks: Sequence[Sequence[int]]) -> tuple[int, ...]:
+    """Axes whose kernels reach into neighbouring blocks, except the first (the sweep axis)."""
+    kernels = _kernels(plan)
+    halo = [
+        a for a in range(len(plan.axes))
+        if any(_reaches_out(kernels[k], a, blocks[k][a], lv.factors[a],
+                            plan.levels[k - 1].shape[a], lv.shape[a])
+               for k, lv in enumerate(plan.levels) if k)
+    ]
+    return tuple(halo[1:])
+
+
+def strip_blocks() -> int:
+    """Strip width in storage blocks: the ``omescale.strip-blocks`` dask setting, default 8."""
+    return max(1, int(dask.config.get("omescale.strip-blocks", None) or STRIP_BLOCKS))
+
+
+def plan_stages(
+    plan: PyramidPlan, blocks: Sequence[Sequence[int]], width: int | None = None
+) -> list[Stage] | None:
+    """The stages of a strip-wise write, or ``None`` when strips are not needed (no halo across
+    a second axis, the image is one strip wide, laplacian's float chain) or do not fit."""
+    if Methods(plan.method) == Methods.LAPLACIAN or len(plan.levels) < 2:
+        return None
+    axes = strip_axes(plan, blocks)
+    if not axes:
+        return None
+    width = strip_blocks() if width is None else width
+    levels = plan.levels
+    stages, first = [], 0
+    while first < len(levels) - 1:
+        last, size = first, {}
+        for k in range(first + 1, len(levels)):
+            sizes = {}
+            for a in axes:
+                unit = math.lcm(*(blocks[j][a] * (levels[j].cumulative[a]
+                                                  // levels[first].cumulative[a])
+                                  for j in range(first, k + 1)))
+                limit = width * blocks[first][a]
+                if unit > limit:
+                    break
+                sizes[a] = limit // unit * unit
+            else:
+                last, size = k, sizes
+                continue
+            break
+        if last == first:
+            return None  # a strip cannot hold even one level's block: sweep whole levels
+        count = {a: -(-levels[first].shape[a] // size[a]) for a in axes}
+        stages.append(Stage(first, last, size, count))
+        first = last
+    if all(n == 1 for n in stages[0].count.values()):
+        return None
+    return stages
+
+
+def _step(plan: PyramidPlan, stage: Stage, k: int, axis: int) -> int:
+    """Strip width along ``axis`` in pixels of level ``k``."""
+    ratio = plan.levels[k].cumulative[axis] // plan.levels[stage.first].cumulative[axis]
+    return stage.size[axis] // ratio
+
+
+def _proper(plan: PyramidPlan, stage: Stage, k: int, axis: int, m: int) -> Range:
+    """Range of level ``k`` along ``axis`` that strip ``m`` of ``stage`` writes."""
+    step = _step(plan, stage, k, axis)
+    n = plan.levels[k].shape[axis]
+    return m * step, (n if m == stage.count[axis] - 1 else min((m + 1) * step, n))
+
+
+def _windows(plan: PyramidPlan, kernels, stage: Stage, strip: Sequence[int]) -> dict:
+    """``windows[k]``: per axis, the range of level ``k`` the strip computes (its own part
+    plus the cone later levels of the stage reach into its neighbours)."""
+    windows = {}
+    for k in range(stage.last, stage.first - 1, -1):
+        win = []
+        for a, n in enumerate(plan.levels[k].shape):
+            if a not in stage.size:
+                win.append((0, n))
+                continue
+            lo, hi = _proper(plan, stage, k, a, stage.index(strip, a))
+            if k < stage.last:
+                r0, r1 = kernels[k + 1].reach(a, *windows[k + 1][a])
+                lo, hi = min(lo, r0), max(hi, r1)
+            win.append((lo, hi))
+        windows[k] = tuple(win)
+    return windows
+
+
+def _grid(window: Sequence[Range], block: Sequence[int]) -> tuple[tuple[int, ...], ...]:
+    """Chunks of a window cut at the storage grid of its level."""
+    chunks = []
+    for (lo, hi), c in zip(window, block, strict=True):
+        cuts = [lo, *range((lo // c + 1) * c, hi, c), hi]
+        chunks.append(tuple(b - a for a, b in zip(cuts[:-1], cuts[1:], strict=True)))
+    return tuple(chunks)
+
+
+def _read_window(source: Any, window, block, tile_axes, gate_of, name: str) -> da.Array:
+    """The window of a stage's first level read from ``source``; each read waits for the gate
+    ``gate_of(tile)`` (the previous step), ``None`` for the first step."""
+    chunks = _grid(window, block)
+    starts = [np.cumsum((lo, *c))[:-1] for (lo, _), c in zip(window, chunks, strict=True)]
+    layer = {}
+    for idx in itertools.product(*(range(len(c)) for c in chunks)):
+        region = tuple(slice(int(s[i]), int(s[i]) + c[i])
+                       for s, c, i in zip(starts, chunks, idx, strict=True))
+        tile = tuple(idx[a] for a in tile_axes)
+        layer[(name, *idx)] = (read_after, source, region, gate_of(tile))
+    graph = HighLevelGraph.from_collections(name, layer, dependencies=[])
+    return da.Array(graph, name, chunks=chunks, dtype=source.dtype,
+                    meta=np.empty((0,) * len(chunks), dtype=source.dtype))
+
+
+def _join(parts: dict[tuple[int, ...], da.Array], axes: Sequence[int],
+          prefix: tuple[int, ...] = ()) -> da.Array:
+    """Concatenate the strips' parts of one level along the strip axes."""
+    if len(prefix) == len(axes):
+        return parts[prefix]
+    n = 1 + max(key[len(prefix)] for key in parts if key[:len(prefix)] == prefix)
+    return da.concatenate([_join(parts, axes, (*prefix, m)) for m in range(n)],
+                          axis=axes[len(prefix)])
+
+
+def _steps(stages: Sequence[Stage], tiles: Sequence[tuple[int, ...]]) -> dict:
+    """Position of every (stage, independent tile, strip) step in the order they run."""
+    order = ((s, tile, strip) for s, st in enumerate(stages) for tile in tiles
+             for strip in st.strips())
+    return {step: n for n, step in enumerate(order)}
+
+
+def _stage_of(stages: Sequence[Stage], k: int) -> int:
+    return 0 if k == 0 else next(s for s, st in enumerate(stages) if st.first < k <= st.last)
+
+
+def strip_writes(
+    src: da.Array, plan: PyramidPlan, blocks: Sequence[Sequence[int]],
+    arrays: Sequence[zarr.Array | None], stages: Sequence[Stage], tile_axes: Sequence[int],
+) -> list[da.Array]:
+    """The lazy write of a whole pyramid, strip by strip and stage by stage (one total count).
+
+    ``src`` is omescale's own read of level 0 in blocks of ``blocks[0]``; the later stages read
+    their first level from ``arrays``.
+    """
+    kernels = _kernels(plan)
+    lag = sweep_lag()
+    numblocks = [-(-n // c) for n, c in zip(plan.levels[0].shape, blocks[0], strict=True)]
+    tiles = list(itertools.product(*(range(numblocks[a]) for a in tile_axes)))
+    steps = _steps(stages, tiles)
+    gate_name = "omescale-strip-gate-" + tokenize(
+        src.name, blocks, [a.store_path for a in arrays if a is not None])
+    parts: dict[int, dict[tuple[int, ...], da.Array]] = {}
+    for s, stage in enumerate(stages):
+        source = checked_source(src) if s == 0 else checked_source(
+            from_zarr_array(arrays[stage.first], f"level {stage.first}"))
+        for strip in stage.strips():
+            windows = _windows(plan, kernels, stage, strip)
+
+            def gate_of(tile, s=s, strip=strip):
+                n = steps[s, tile, strip]
+                return (gate_name, n - 1) if n else None
+
+            name = "omescale-strip-read-" + tokenize(source, windows[stage.first], gate_name)
+            window = _read_window(source, windows[stage.first], blocks[stage.first], tile_axes,
+                                  gate_of, name)
+            for k in range(stage.first, stage.last + 1):
+                if k > stage.first:
+                    prev = windows[k - 1]
+                    kernel = ShiftedKernel(kernels[k], tuple(lo for lo, _ in prev),
+                                           tuple(lo for lo, _ in windows[k]))
+                    window = lift_kernel(
+                        window, kernel, tuple(hi - lo for lo, hi in windows[k]),
+                        _grid(windows[k], blocks[k]), plan.dtype,
+                        name=f"{plan.method}-{k}-strip", lag=lag)
+                if k > stage.first or k == 0:
+                    own = tuple(
+                        slice(*(b - lo for b in _proper(plan, stage, k, a, stage.index(strip, a))))
+                        if a in stage.size else slice(None)
+                        for a, (lo, _) in enumerate(windows[k]))
+                    parts.setdefault(k, {})[tuple(strip)] = window[own]
+    strip_axes = list(stages[0].size)
+    counts, step_of = [], []
+    for k, array in enumerate(arrays):
+        if array is None:
+            continue
+        level = _join(parts[k], strip_axes)
+        counts.append(write_counts(level, array))
+        stage_index = _stage_of(stages, k)
+        step_of.append(lambda idx, k=k, s=stage_index: steps[
+            s, tuple(idx[a] for a in tile_axes),
+            tuple(min(idx[a] * blocks[k][a] // _step(plan, stages[s], k, a),
+                      stages[s].count[a] - 1) for a in strip_axes)])
+    return [gate_steps(counts, step_of, len(steps), gate_name)]
