@@ -66,6 +66,14 @@ def test_cluster_output_equals_threaded(client, tmp_path, source):
     assert client.compute(pending).result() > 0 and is_complete(tmp_path / "b.zarr")
 
 
+def test_cluster_strip_write_equals_threaded(client, tmp_path, source):
+    """Strips of 2 blocks (4 strips, two stages): workers re-read halos and the stored level."""
+    out = tmp_path / "strips.zarr"
+    with dask.config.set({"scheduler": "dask.distributed", "omescale.strip-blocks": 2}):
+        omescale.write_pyramid(source, out, **KW)
+    assert tree_bytes(out) == _clean(source, tmp_path)
+
+
 def test_killed_worker_does_not_change_the_result(client, tmp_path, source):
     out = tmp_path / "out.zarr"
     slow = da.from_zarr(str(source)).map_blocks(_slow, dtype=IMAGE.dtype)
