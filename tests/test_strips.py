@@ -9,6 +9,7 @@ back from the store. The references are ``omescale.pyramid`` on the whole numpy 
 from __future__ import annotations
 
 import dask
+import dask.array as da
 import numpy as np
 import pytest
 import zarr
@@ -122,6 +123,25 @@ def test_only_the_chunk_columns_at_strip_borders_are_read_twice(tmp_path):
     assert len(_CountingStore.reads) == 64 and set(_CountingStore.reads.values()) == {1, 2}
     assert {int(key.rsplit("/", 1)[1]) for key in twice} == {7, 8} and len(twice) == 8
     _assert_pyramid(tmp_path / "out.zarr", image, [2, 4], "resize", "yx")
+
+
+def test_a_plain_dask_read_of_zarr_is_written_in_strips(tmp_path):
+    """``da.from_zarr`` input is adopted as omescale's own read, so strips apply to it too."""
+    image = np.random.default_rng(5).integers(0, 60000, (96, 400), dtype=np.uint16)
+    _stored(tmp_path / "in.zarr", image, (16, 16))
+    with dask.config.set({"omescale.strip-blocks": 4}):
+        pending = omescale.write_pyramid(da.from_zarr(str(tmp_path / "in.zarr")),
+                                         tmp_path / "out.zarr", method="gaussian",
+                                         scale_factors=[2, 4], compute=False)
+        assert any(str(k[0] if isinstance(k, tuple) else k).startswith("omescale-strip-read")
+                   for k in dict(pending.__dask_graph__()))
+        pending.compute()
+    _assert_pyramid(tmp_path / "out.zarr", image, [2, 4], "gaussian", "yx")
+    # Sliced or computed-on dask arrays stay the user's graph (no strips, same values).
+    sliced = da.from_zarr(str(tmp_path / "in.zarr"))[:, :390]
+    omescale.write_pyramid(sliced, tmp_path / "sliced.zarr", method="gaussian",
+                           scale_factors=[2, 4])
+    _assert_pyramid(tmp_path / "sliced.zarr", image[:, :390], [2, 4], "gaussian", "yx")
 
 
 def _held_chunks(tmp_path, width: int) -> float:

@@ -103,6 +103,18 @@ def checked_source(x: Any) -> _CheckedSource | None:
     return source if isinstance(source, _CheckedSource) else None
 
 
+def _plain_zarr_read(x: da.Array) -> zarr.Array | None:
+    """The zarr array ``x`` only reads, chunk for storage object (``da.from_zarr(a)`` as it
+    is, not sliced or computed on), else None."""
+    array = x.__dask_graph__().get("original-" + x.name)
+    if not isinstance(array, zarr.Array) or len(x.__dask_graph__().layers) != 2:
+        return None
+    if x.shape != array.shape or x.dtype != array.dtype:
+        return None
+    storage = da.core.normalize_chunks(array.shards or array.chunks, array.shape)
+    return array if x.chunks == storage else None
+
+
 def from_zarr_array(array: zarr.Array, name: str) -> da.Array:
     storage = array.shards or array.chunks
     source = _CheckedSource(_Fixed(array), name, array.shape, array.dtype, storage)
@@ -231,6 +243,10 @@ def open_input(
     if isinstance(image, InputImage):
         return image
     if isinstance(image, da.Array):
+        plain = _plain_zarr_read(image)
+        if plain is not None:  # da.from_zarr(...): read it as omescale's own (steerable) read
+            return InputImage(from_zarr_array(plain, f"dask array {image.name}"),
+                              f"dask array {image.name}")
         return InputImage(image, f"dask array {image.name}")
     if isinstance(image, np.ndarray):
         auto = -1 if image.dtype.hasobject else "auto"  # dask cannot size object items
