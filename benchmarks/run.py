@@ -52,7 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--only", default="", help="contenders or contender:method labels, e.g. "
                    "omescale,floor_b,ngff-zarr:itkwasm_gaussian")
     p.add_argument("--codec", default=DEFAULT_CODEC, choices=sorted(CODECS))
-    p.add_argument("--repeat", type=int, default=1, help="runs per contender (best time kept)")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="rounds, each running every contender once (best time kept)")
     p.add_argument("--python", default=sys.executable, help="interpreter for the workers")
     p.add_argument("--timeout", type=float, default=1800, help="seconds before a run is killed")
     p.add_argument("--data", default=str(ROOT / "bench-data"), help="input cache folder")
@@ -73,24 +74,28 @@ def _importable(python: str, module: str) -> str | None:
 
 def _run_one(run: Run, job: Job, args: argparse.Namespace,
              missing: dict[str, str | None]) -> dict[str, Any]:
+    """One measured run of one contender (or the reason it cannot run)."""
     row: dict[str, Any] = {"contender": run.contender, "method": run.method,
                            "label": run.label, "families": run.families}
     module = IMPORTS.get(run.contender)
     if module and missing.setdefault(module, _importable(args.python, module)):
         return {**row, "error": missing[module]}
-    best: dict[str, Any] | None = None
-    for _ in range(max(1, args.repeat)):
-        shutil.rmtree(job.output, ignore_errors=True)
-        res = measure(job, python=args.python, timeout=args.timeout)
-        shutil.rmtree(job.output, ignore_errors=True)
-        if res.get("error"):
-            return {**row, **res}
-        if best is None or res["seconds"] < best["seconds"]:
-            peak = max(res["peak_rss"], best["peak_rss"] if best else 0)
-            best = {**res, "peak_rss": peak}
-        else:
-            best["peak_rss"] = max(best["peak_rss"], res["peak_rss"])
-    return {**row, **(best or {})}
+    shutil.rmtree(job.output, ignore_errors=True)
+    res = measure(job, python=args.python, timeout=args.timeout)
+    shutil.rmtree(job.output, ignore_errors=True)
+    return {**row, **res}
+
+
+def merge_runs(best: dict[str, Any] | None, row: dict[str, Any]) -> dict[str, Any]:
+    """Keep the fastest run's figures, the largest peak RSS and every run's seconds."""
+    if best is None or best.get("error"):
+        return {**row, "all_seconds": [row["seconds"]] if "seconds" in row else []}
+    if row.get("error"):
+        return {**best, "error": row["error"]}
+    seconds = [*best["all_seconds"], row["seconds"]]
+    peak = max(best["peak_rss"], row["peak_rss"])
+    kept = row if row["seconds"] < best["seconds"] else best
+    return {**kept, "peak_rss": peak, "all_seconds": seconds}
 
 
 _VERSIONS = """
@@ -146,15 +151,23 @@ def main(argv: list[str] | None = None) -> int:
             src = ensure_input(wl, args.codec, data)
             entry = {"name": wl.name, "shape": wl.shape, "chunks": wl.chunks,
                      "nbytes": wl.nbytes, "size": size, "rows": []}
-            for run in runs:
-                job = Job(run.contender, run.method, str(src),
-                          str(out_root / f"{wl.name}-{run.label.replace(':', '-')}.zarr"),
-                          args.codec)
-                row = _run_one(run, job, args, missing)
-                entry["rows"].append(row)
-                status = row.get("error") or (f"{row['seconds']:.2f} s, "
-                                              f"{row['peak_rss'] / 2**20:.0f} MiB")
-                print(f"[{wl.name} x{size:g}] {run.label}: {status}", flush=True)
+            best: list[dict[str, Any] | None] = [None] * len(runs)
+            # Round-robin: every contender once per round, so a slow spell of the machine
+            # lands on all of them instead of on whichever ran during it.
+            for rnd in range(max(1, args.repeat)):
+                for i, run in enumerate(runs):
+                    if best[i] is not None and best[i].get("error"):
+                        continue
+                    job = Job(run.contender, run.method, str(src),
+                              str(out_root / f"{wl.name}-{run.label.replace(':', '-')}.zarr"),
+                              args.codec)
+                    row = _run_one(run, job, args, missing)
+                    best[i] = merge_runs(best[i], row)
+                    status = row.get("error") or (f"{row['seconds']:.2f} s, "
+                                                  f"{row['peak_rss'] / 2**20:.0f} MiB")
+                    print(f"[{wl.name} x{size:g} round {rnd + 1}] {run.label}: {status}",
+                          flush=True)
+            entry["rows"] = best
             result["workloads"].append(entry)
     result["machine"]["load_avg_end"] = list(psutil.getloadavg())
     print()
