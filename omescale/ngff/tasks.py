@@ -18,6 +18,7 @@ import zarr
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
+from omescale.lift.regions import chunk_offsets
 from omescale.ngff.store import list_keys
 
 __all__ = ["block_keys", "missing_blocks", "write_all", "write_blocks", "write_counts"]
@@ -61,10 +62,6 @@ def write_all(level: da.Array, target: zarr.Array) -> da.Array:
     return write_counts(level, target).sum()
 
 
-def _offsets(chunks: Sequence[int]) -> np.ndarray:
-    return np.concatenate([[0], np.cumsum(chunks)])
-
-
 def write_blocks(
     level: da.Array, target: zarr.Array, blocks: Sequence[tuple[int, ...]]
 ) -> da.Array:
@@ -73,11 +70,11 @@ def write_blocks(
     if not blocks:
         return da.zeros((), dtype=np.int64)
     name = "omescale-resume-" + tokenize(level.name, target.store_path, list(blocks))
-    offsets = [_offsets(c) for c in level.chunks]
+    offsets = [chunk_offsets(c) for c in level.chunks]
     zeros = (0,) * (level.ndim - 1)
     layer = {}
     for i, idx in enumerate(blocks):
-        region = tuple(slice(int(o[j]), int(o[j + 1])) for o, j in zip(offsets, idx, strict=True))
+        region = tuple(slice(o[j], o[j + 1]) for o, j in zip(offsets, idx, strict=True))
         layer[(name, i, *zeros)] = (_store_block, (level.name, *idx), target, region)
     graph = HighLevelGraph.from_collections(name, layer, dependencies=[level])
     counts = da.Array(graph, name, chunks=((1,) * len(blocks), *[(1,)] * len(zeros)),
