@@ -139,16 +139,19 @@ def lift_kernel(
     dtype: np.dtype,
     name: str = "omescale",
     lag: int | None = None,
+    order_axis: int | None = None,
 ) -> da.Array:
     """A lazy array of ``out_shape``: block ``b`` is ``kernel`` on the input region it reaches.
 
     With ``lag``, blocks of a kernel that reaches across chunk borders are computed as sweep
     pieces in row order, at most ``lag`` at a time, and joined back into ``out_chunks``
     (``omescale.lift.sweep``: memory stays flat in the image width); the values are the same.
+    Other kernels' blocks are chained in row order along ``order_axis`` when it is given.
     """
     found = None if lag is None else sweep_axis(kernel.reach, out_chunks, x.chunks)
     if found is None:
-        return _lift(x, kernel, out_chunks, dtype, name, None)
+        sweep = None if lag is None or order_axis is None else (order_axis, lag)
+        return _lift(x, kernel, out_chunks, dtype, name, sweep)
     axis, pieces = found
     pieced = (*out_chunks[:axis], pieces, *out_chunks[axis + 1:])
     return _lift(x, kernel, pieced, dtype, name, (axis, lag)).rechunk(out_chunks)
