@@ -55,6 +55,11 @@ class PyramidPlan:
     def nbytes(self, level: int) -> int:
         return math.prod(self.levels[level].shape) * self.dtype.itemsize
 
+    @property
+    def shrunk_axes(self) -> tuple[int, ...]:
+        """Axes some level downsamples, in order."""
+        return tuple(a for a, c in enumerate(self.levels[-1].cumulative) if c != 1)
+
 
 def default_chunks(shape: Sequence[int], axes: str, itemsize: int) -> tuple[int, ...]:
     """512 in y and x, z filled up to ~8 MiB, 1 for t and c; never larger than the shape."""

@@ -187,9 +187,9 @@ def pyramid_writes(
     src: Any, plan: PyramidPlan, layouts: Sequence[LevelLayout],
     arrays: Sequence[zarr.Array | None], *, resume: bool,
 ) -> list[da.Array]:
-    """The lazy write counts of a whole pyramid. When omescale reads the input itself, halo
-    methods on images wider than a strip are written strip by strip (``omescale.ngff.strips``)
-    and independent tiles one after another (``omescale.ngff.tiles``)."""
+    """The lazy write counts of a whole pyramid. When omescale reads the input itself, images
+    wider than a strip are written strip by strip (``omescale.ngff.strips``) and independent
+    tiles one after another (``omescale.ngff.tiles``)."""
     blocks = [lt.block for lt in layouts]
     own = _own_aligned_read(src, plan, blocks, resume)
     stages = plan_stages(plan, blocks) if own else None

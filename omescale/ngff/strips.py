@@ -30,10 +30,8 @@ from typing import Any
 
 import dask
 import dask.array as da
-import numpy as np
 import zarr
 from dask.base import tokenize
-from dask.highlevelgraph import HighLevelGraph
 
 from omescale.api import level_kernel
 from omescale.lift import lift_kernel
@@ -42,7 +40,7 @@ from omescale.lift.sweep import sweep_lag
 from omescale.methods import Methods
 from omescale.ngff.readers import checked_source, from_zarr_array
 from omescale.ngff.tasks import write_counts
-from omescale.ngff.tiles import gate_steps, read_after
+from omescale.ngff.tiles import gate_steps, window_reads
 from omescale.plan import PyramidPlan
 
 __all__ = ["STRIP_BLOCKS", "Stage", "plan_stages", "strip_writes"]
@@ -84,8 +82,7 @@ def _kernels(plan: PyramidPlan) -> list[Any]:
 
 def strip_axes(plan: PyramidPlan) -> tuple[int, ...]:
     """Downsampled axes but the first (that one is the sweep axis, or simply the rows)."""
-    shrunk = [a for a in range(len(plan.axes)) if any(lv.cumulative[a] != 1 for lv in plan.levels)]
-    return tuple(shrunk[1:])
+    return plan.shrunk_axes[1:]
 
 
 def strip_blocks() -> int:
@@ -173,22 +170,6 @@ def _grid(window: Sequence[Range], block: Sequence[int]) -> tuple[tuple[int, ...
     return tuple(chunks)
 
 
-def _read_window(source: Any, window, block, tile_axes, gate_of, name: str) -> da.Array:
-    """The window of a stage's first level read from ``source``; each read waits for the gate
-    ``gate_of(tile)`` (the previous step), ``None`` for the first step."""
-    chunks = _grid(window, block)
-    starts = [np.cumsum((lo, *c))[:-1] for (lo, _), c in zip(window, chunks, strict=True)]
-    layer = {}
-    for idx in itertools.product(*(range(len(c)) for c in chunks)):
-        region = tuple(slice(int(s[i]), int(s[i]) + c[i])
-                       for s, c, i in zip(starts, chunks, idx, strict=True))
-        tile = tuple(idx[a] for a in tile_axes)
-        layer[(name, *idx)] = (read_after, source, region, gate_of(tile))
-    graph = HighLevelGraph.from_collections(name, layer, dependencies=[])
-    return da.Array(graph, name, chunks=chunks, dtype=source.dtype,
-                    meta=np.empty((0,) * len(chunks), dtype=source.dtype))
-
-
 def _join(parts: dict[tuple[int, ...], da.Array], axes: Sequence[int],
           prefix: tuple[int, ...] = ()) -> da.Array:
     """Concatenate the strips' parts of one level along the strip axes."""
@@ -223,7 +204,7 @@ def strip_writes(
     lag = sweep_lag()
     # Blocks without a halo are chained in row order along the first downsampled axis too:
     # left to dask's ordering, a strip was read a column at a time (a column of chunks held).
-    rows = min(a for a in range(len(plan.axes)) if plan.levels[-1].cumulative[a] != 1)
+    rows = plan.shrunk_axes[0]
     numblocks = [-(-n // c) for n, c in zip(plan.levels[0].shape, blocks[0], strict=True)]
     tiles = list(itertools.product(*(range(numblocks[a]) for a in tile_axes)))
     steps = _steps(stages, tiles)
@@ -241,7 +222,8 @@ def strip_writes(
                 return (gate_name, n - 1) if n else None
 
             name = "omescale-strip-read-" + tokenize(source, windows[stage.first], gate_name)
-            window = _read_window(source, windows[stage.first], blocks[stage.first], tile_axes,
+            window = window_reads(source, tuple(lo for lo, _ in windows[stage.first]),
+                                  _grid(windows[stage.first], blocks[stage.first]), tile_axes,
                                   gate_of, name)
             for k in range(stage.first, stage.last + 1):
                 if k > stage.first:

@@ -26,12 +26,12 @@ from omescale.api import level_kernel
 from omescale.methods import Methods
 from omescale.plan import PyramidPlan
 
-__all__ = ["gate_steps", "gate_total", "gated_reads", "read_after", "tile_axes"]
+__all__ = ["gate_steps", "gate_total", "gated_reads", "read_after", "tile_axes", "window_reads"]
 
 
 def _independent(plan: PyramidPlan, blocks: Sequence[Sequence[int]], axis: int) -> bool:
     """True when no level shrinks ``axis`` and no kernel reaches across its blocks."""
-    if any(lv.cumulative[axis] != 1 for lv in plan.levels):
+    if axis in plan.shrunk_axes:
         return False
     if any(b[axis] != blocks[0][axis] for b in blocks):
         return False
@@ -51,8 +51,7 @@ def tile_axes(plan: PyramidPlan, blocks: Sequence[Sequence[int]]) -> tuple[int, 
     shape = plan.levels[0].shape
     # Only axes before the first downsampled one: blocks are chained along the first axis a
     # kernel reaches across (omescale.lift.sweep), and that chain must not cross a tile.
-    first_shrunk = min((a for a in range(len(shape))
-                        if any(lv.cumulative[a] != 1 for lv in plan.levels)), default=len(shape))
+    first_shrunk = plan.shrunk_axes[0] if plan.shrunk_axes else len(shape)
     return tuple(
         a for a in range(first_shrunk)
         if -(-shape[a] // blocks[0][a]) > 1 and _independent(plan, blocks, a)
@@ -69,25 +68,38 @@ def _tiles(numblocks: Sequence[int], axes: Sequence[int]) -> list[tuple[int, ...
     return list(itertools.product(*(range(numblocks[a]) for a in axes)))
 
 
+def window_reads(
+    source: Any, starts: Sequence[int], chunks: tuple[tuple[int, ...], ...],
+    axes: Sequence[int], gate_of: Callable[[tuple[int, ...]], Any], name: str,
+) -> da.Array:
+    """``source`` read from ``starts`` on, in blocks of ``chunks``; the read of a block waits
+    for the key ``gate_of(tile)`` (its index on ``axes``), none when that is ``None``.
+
+    The gate keys are added later by :func:`gate_steps` (the graph is only complete then).
+    """
+    layer = {}
+    for idx, region in zip(itertools.product(*(range(len(c)) for c in chunks)),
+                           da.core.slices_from_chunks(chunks), strict=True):
+        region = tuple(slice(r.start + s, r.stop + s)
+                       for r, s in zip(region, starts, strict=True))
+        layer[(name, *idx)] = (read_after, source, region, gate_of(tuple(idx[a] for a in axes)))
+    graph = HighLevelGraph.from_collections(name, layer, dependencies=[])
+    return da.Array(graph, name, chunks=chunks, dtype=source.dtype,
+                    meta=np.empty((0,) * len(chunks), dtype=source.dtype))
+
+
 def gated_reads(
     source: Any, chunks: Sequence[int], axes: Sequence[int], gate_name: str
 ) -> da.Array:
-    """Level 0 read from ``source`` in blocks of ``chunks``; tile ``p``'s reads need gate p-1.
-
-    The gate keys are added later by :func:`gate_total` (the graph is only complete then).
-    """
+    """Level 0 read from ``source`` in blocks of ``chunks``; tile ``p``'s reads need gate p-1."""
     normal = da.core.normalize_chunks(tuple(chunks), source.shape)
-    name = "omescale-gated-read-" + tokenize(source, normal, axes)
     order = {tile: p for p, tile in enumerate(_tiles([len(c) for c in normal], axes))}
-    layer = {}
-    for idx, region in zip(itertools.product(*(range(len(c)) for c in normal)),
-                           da.core.slices_from_chunks(normal), strict=True):
-        p = order[tuple(idx[a] for a in axes)]
-        gate = (gate_name, p - 1) if p else None
-        layer[(name, *idx)] = (read_after, source, region, gate)
-    graph = HighLevelGraph.from_collections(name, layer, dependencies=[])
-    return da.Array(graph, name, chunks=normal, dtype=source.dtype,
-                    meta=np.empty((0,) * len(normal), dtype=source.dtype))
+
+    def gate_of(tile: tuple[int, ...]) -> Any:
+        return (gate_name, order[tile] - 1) if order[tile] else None
+
+    name = "omescale-gated-read-" + tokenize(source, normal, axes)
+    return window_reads(source, (0,) * len(normal), normal, axes, gate_of, name)
 
 
 def _add(*counts: np.ndarray) -> np.ndarray:
