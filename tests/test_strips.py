@@ -168,8 +168,10 @@ def _held_chunks(tmp_path, width: int, method: str = "resize", slabs: int = 1) -
 
 def test_held_data_does_not_grow_with_the_width(tmp_path):
     narrow, wide = _held_chunks(tmp_path, 1024), _held_chunks(tmp_path, 2048)
-    # Measured 12.9 and 13.5 chunks; a whole-width sweep holds ~1.2 rows (39.7 at 2048).
-    assert wide <= 1.15 * narrow and wide <= 16, (narrow, wide)
+    # Measured 12.8-12.9 and 13.1-15.5 chunks: dask orders ties by key name, and the keys
+    # carry tokens of the temporary paths, so the figure moves with the path. A whole-width
+    # sweep holds ~1.2 rows (39.7 chunks at 2048), which these bounds still catch.
+    assert wide <= 1.35 * narrow and wide <= 18, (narrow, wide)
 
 
 def test_window_methods_hold_little_on_a_wide_image(tmp_path):
