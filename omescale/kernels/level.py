@@ -16,7 +16,7 @@ import numpy as np
 
 from omescale.kernels.apply import apply_taps, clip_runs, prefilter_spline, strided_runs
 from omescale.kernels.axis_ops import AxisOp
-from omescale.kernels.compiled import rounded_window_mean
+from omescale.kernels.compiled import rounded_window_mean, separable_last_two
 from omescale.kernels.dtypes import cast_output
 from omescale.kernels.taps import Taps
 from omescale.kernels.windows import window_mean
@@ -72,6 +72,9 @@ class SeparableKernel:
         # Terms often share an axis's operator: evaluate each (axis, operator) once.
         taps = {(a, op): _BlockTaps.of(op, r) for _, ops in self.terms
                 for a, (op, r) in enumerate(zip(ops, out, strict=True)) if op is not None}
+        fused = self._last_two_fused(region, taps, starts, out)
+        if fused is not None:
+            return fused
         result = np.empty(tuple(o1 - o0 for o0, o1 in out), dtype=self.out_dtype)
         for piece in _pieces(self.terms, out):
             total = None
@@ -87,6 +90,26 @@ class SeparableKernel:
                                                                               strict=True))
             result[place] = cast_output(total, self.out_dtype)
         return result
+
+    def _last_two_fused(
+        self, region: np.ndarray, taps: dict, starts: Sequence[int], out: Sequence[Range]
+    ) -> np.ndarray | None:
+        """One term with linear taps on exactly the last two axes (the common 2-D and
+        z-kept step) in one compiled pass: the same values as the pieces below."""
+        if len(self.terms) != 1 or len(out) < 2:
+            return None
+        ops = self.terms[0][1]
+        active = _order(ops)
+        if active != [len(out) - 2, len(out) - 1] or any(ops[a].order >= 2 for a in active):
+            return None
+        y, x = (taps[a, ops[a]] for a in active)
+        crop = [slice(o0 - s, o1 - s) for (o0, o1), s in zip(out[:-2], starts, strict=False)]
+        crop += [slice(t.taps.lo - s, t.taps.hi - s) for t, s in zip((y, x), starts[-2:],
+                                                                      strict=True)]
+        return separable_last_two(
+            region[tuple(crop)], Taps(y.taps.index - y.taps.lo, y.taps.weight),
+            Taps(x.taps.index - x.taps.lo, x.taps.weight), x.runs, self.out_dtype,
+        )
 
 
 # Outputs per piece: small enough that a piece's float64 intermediates stay in the core's cache.
