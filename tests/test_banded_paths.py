@@ -7,6 +7,8 @@ layout, and both must equal the plain definition computed with ``np.take`` in Nu
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -21,6 +23,7 @@ from omescale.kernels.build import gaussian_kernel, resize_kernel, zoom_kernel
 from omescale.kernels.compiled import banded_product, compiled_available, rounded_window_mean
 from omescale.kernels.dtypes import cast_output
 from omescale.kernels.taps import Taps
+from omescale.lift.graph import PartedRegion
 from omescale.kernels.windows import window_mean
 
 DTYPES = [np.uint8, np.uint16, np.int16, np.int32, np.float32, np.float64]
@@ -154,8 +157,18 @@ def test_fused_two_axis_pass_equals_the_per_axis_path(data):
     region = image[tuple(slice(lo, hi) for lo, hi in reach)]
     starts = [lo for lo, _ in reach]
     fused = kernel(region, starts, out)
+    # The same region left in parts (as a task gets it from several input chunks).
+    cuts = [sorted({0, n, *data.draw(st.lists(st.integers(1, max(1, n - 1)), max_size=2))})
+            for n in region.shape]
+    boxes = list(itertools.product(*(list(itertools.pairwise(c)) for c in cuts)))
+    targets = tuple(tuple(slice(a, b) for a, b in box) for box in boxes)
+    parted = PartedRegion(tuple(region[t].copy() for t in targets), targets, region.shape)
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(level_mod, "separable_last_two", lambda *a: None)
+        # Bands of a few rows too (the default band holds a whole small region).
+        m.setattr(level_mod, "BAND_INPUTS", data.draw(st.sampled_from([1, 64, 1 << 18])))
+        np.testing.assert_array_equal(kernel(parted, starts, out), fused)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(level_mod, "last_two_pass", lambda *a: None)
         per_axis = kernel(region, starts, out)
     assert fused.dtype == per_axis.dtype == dtype
     np.testing.assert_array_equal(fused, per_axis)

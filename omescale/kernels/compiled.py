@@ -20,7 +20,7 @@ __all__ = [
     "banded_product",
     "compiled_available",
     "rounded_window_mean",
-    "separable_last_two",
+    "last_two_pass",
 ]
 
 # Dtypes the compiled path reads directly; anything else takes the NumPy path.
@@ -79,15 +79,6 @@ def _kernels() -> dict[str, Any] | None:
                     q = total >> 2
                     rem = total & 3
                     o[c] = q + ((rem > 2) | ((rem == 2) & (q & 1)))
-
-    @numba.njit(inline="always")
-    def cast_row(acc, out, lo, hi, integer):  # pragma: no cover - compiled
-        # cast_output on one row: integers rounded half to even and clipped, floats cast.
-        for c in range(acc.shape[0]):
-            v = acc[c]
-            if integer:
-                v = min(max(np.rint(v), lo), hi)
-            out[c] = v
 
     @numba.njit(cache=True, nogil=True)
     def rows_then_columns(x, y_index, y_weight, x_index, x_weight, runs, out, lo, hi,
@@ -149,7 +140,14 @@ def _kernels() -> dict[str, Any] | None:
                     for t in range(1, x_taps):
                         a += x_weight[c, t] * row[x_index[c, t]]
                     acc[c] = a
-                cast_row(acc, out[p, r], lo, hi, integer)
+                # cast_output: integers rounded half to even and clipped, floats cast.
+                target = out[p, r]
+                if integer:
+                    for c in range(acc.shape[0]):
+                        target[c] = min(max(np.rint(acc[c]), lo), hi)
+                else:
+                    for c in range(acc.shape[0]):
+                        target[c] = acc[c]
 
     return {"inner": inner, "last": last, "mean_2x2": mean_2x2,
             "rows_then_columns": rows_then_columns}
@@ -230,38 +228,39 @@ def _uniform_runs(index: np.ndarray, weight: np.ndarray, runs) -> np.ndarray:
     return np.array(kept, dtype=np.int64).reshape(-1, 3)
 
 
-def separable_last_two(
-    region: np.ndarray, y_taps, x_taps, x_runs, out_dtype: np.dtype,
-) -> np.ndarray | None:
-    """Taps along the second-to-last axis, then the last, cast to ``out_dtype`` in one pass;
-    ``None`` when the compiled path does not apply.
+def last_two_pass(y_taps, x_taps, x_runs, in_dtype: np.dtype, out_dtype: np.dtype):
+    """A compiled pass of taps along the second-to-last axis, then the last, cast to
+    ``out_dtype``; ``None`` when the compiled path does not apply.
 
-    ``y_taps`` and ``x_taps`` are ``Taps`` with indices local to ``region``; ``x_runs`` are the
-    strided runs of ``x_taps`` (``omescale.kernels.apply.strided_runs``). The values are those
-    of ``apply_taps`` along each axis followed by ``cast_output``, bit for bit, without the
-    float64 intermediate of the whole block (about 2x faster on a 16x512x512 uint16 block).
+    ``x_runs`` are the strided runs of ``x_taps`` (``omescale.kernels.apply.strided_runs``).
+    The values are those of ``apply_taps`` along each axis followed by ``cast_output``, bit for
+    bit, without the float64 intermediate of the whole block. The returned
+    ``run(region, first, r0, r1, out)`` writes output rows ``r0..r1-1`` into ``out`` (shape
+    ``(..., r1 - r0, columns)``) from ``region``, whose row 0 is input index ``first`` and whose
+    column 0 is input index ``x_taps.lo``.
     """
     kernels = _kernels()
     out_dtype = np.dtype(out_dtype)
-    if (kernels is None or region.dtype not in _DTYPES or out_dtype not in _OUT_DTYPES
-            or region.ndim < 2):
+    if kernels is None or np.dtype(in_dtype) not in _DTYPES or out_dtype not in _OUT_DTYPES:
         return None
-    p_count = int(np.prod(region.shape[:-2], dtype=np.int64))
-    x = region.reshape(p_count, *region.shape[-2:])
-    rows, columns = y_taps.index.shape[0], x_taps.index.shape[0]
-    out = np.empty((p_count, rows, columns), dtype=out_dtype)
+    compiled = kernels["rows_then_columns"]
+    y_index = np.ascontiguousarray(y_taps.index, dtype=np.int64)
+    y_weight = np.ascontiguousarray(y_taps.weight, dtype=np.float64)
+    x_index = np.ascontiguousarray(x_taps.index - x_taps.lo, dtype=np.int64)
+    x_weight = np.ascontiguousarray(x_taps.weight, dtype=np.float64)
+    runs = _uniform_runs(x_index, x_weight, x_runs)
     integer = out_dtype.kind in "iu"
-    info = np.iinfo(out_dtype) if integer else None
-    kernels["rows_then_columns"](
-        x,
-        np.ascontiguousarray(y_taps.index, dtype=np.int64),
-        np.ascontiguousarray(y_taps.weight, dtype=np.float64),
-        np.ascontiguousarray(x_taps.index, dtype=np.int64),
-        np.ascontiguousarray(x_taps.weight, dtype=np.float64),
-        _uniform_runs(x_taps.index, x_taps.weight, x_runs),
-        out,
-        float(info.min) if integer else 0.0,
-        float(info.max) if integer else 0.0,
-        integer,
-    )
-    return out.reshape(*region.shape[:-2], rows, columns)
+    lo, hi = (float(np.iinfo(out_dtype).min), float(np.iinfo(out_dtype).max)) if integer \
+        else (0.0, 0.0)
+
+    def run(region: np.ndarray, first: int, r0: int, r1: int, out: np.ndarray) -> None:
+        lead = region.shape[:-2]
+        count = int(np.prod(lead, dtype=np.int64))
+        x = region.reshape(count, *region.shape[-2:])
+        target = out.reshape(count, *out.shape[-2:])
+        compiled(x, y_index[r0:r1] - first, y_weight[r0:r1], x_index, x_weight, runs,
+                 target, lo, hi, integer)
+        if not np.shares_memory(target, out):  # pragma: no cover - views reshape in place
+            out[...] = target.reshape(out.shape)
+
+    return run

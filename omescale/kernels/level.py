@@ -16,7 +16,7 @@ import numpy as np
 
 from omescale.kernels.apply import apply_taps, clip_runs, prefilter_spline, strided_runs
 from omescale.kernels.axis_ops import AxisOp
-from omescale.kernels.compiled import rounded_window_mean, separable_last_two
+from omescale.kernels.compiled import last_two_pass, rounded_window_mean
 from omescale.kernels.dtypes import cast_output
 from omescale.kernels.taps import Taps
 from omescale.kernels.windows import window_mean
@@ -95,7 +95,10 @@ class SeparableKernel:
         self, region: np.ndarray, taps: dict, starts: Sequence[int], out: Sequence[Range]
     ) -> np.ndarray | None:
         """One term with linear taps on exactly the last two axes (the common 2-D and
-        z-kept step) in one compiled pass: the same values as the pieces below."""
+        z-kept step) in one compiled pass: the same values as the pieces below.
+
+        A region left in parts is cropped a plane and a band of rows at a time, so the copy
+        stays small and in cache (copying the whole region cost as much as the pass)."""
         if len(self.terms) != 1 or len(out) < 2:
             return None
         ops = self.terms[0][1]
@@ -103,14 +106,36 @@ class SeparableKernel:
         if active != [len(out) - 2, len(out) - 1] or any(ops[a].order >= 2 for a in active):
             return None
         y, x = (taps[a, ops[a]] for a in active)
-        crop = [slice(o0 - s, o1 - s) for (o0, o1), s in zip(out[:-2], starts, strict=False)]
-        crop += [slice(t.taps.lo - s, t.taps.hi - s) for t, s in zip((y, x), starts[-2:],
-                                                                      strict=True)]
-        return separable_last_two(
-            region[tuple(crop)], Taps(y.taps.index - y.taps.lo, y.taps.weight),
-            Taps(x.taps.index - x.taps.lo, x.taps.weight), x.runs, self.out_dtype,
-        )
+        run = last_two_pass(y.taps, x.taps, x.runs, region.dtype, self.out_dtype)
+        if run is None:
+            return None
+        result = np.empty(tuple(o1 - o0 for o0, o1 in out), dtype=self.out_dtype)
+        lead = out[:-2]
+        columns = slice(x.taps.lo - starts[-1], x.taps.hi - starts[-1])
+        rows = len(y.taps.index)
+        if isinstance(region, np.ndarray):
+            planes, band = [tuple(slice(o0 - s, o1 - s) for (o0, o1), s in zip(
+                lead, starts, strict=False))], rows
+        else:
+            planes = [tuple(slice(i - s, i - s + 1) for i, s in zip(index, starts,
+                                                                     strict=False))
+                      for index in itertools.product(*(range(o0, o1) for o0, o1 in lead))]
+            span = y.taps.hi - y.taps.lo
+            band = max(1, BAND_INPUTS // max(1, x.taps.hi - x.taps.lo) * rows // span)
+        for plane in planes:
+            place = tuple(slice(p.start + s - o0, p.stop + s - o0)
+                          for p, s, (o0, _) in zip(plane, starts, lead, strict=False))
+            for r0 in range(0, rows, band):
+                r1 = min(rows, r0 + band)
+                first = int(y.taps.index[r0:r1].min())
+                last = int(y.taps.index[r0:r1].max()) + 1
+                box = (*plane, slice(first - starts[-2], last - starts[-2]), columns)
+                run(region[box], first, r0, r1, result[(*place, slice(r0, r1))])
+        return result
 
+
+# Input pixels per band of rows when a region in parts is cropped for the two-axis pass.
+BAND_INPUTS = 1 << 18
 
 # Outputs per piece: small enough that a piece's float64 intermediates stay in the core's cache.
 PIECE_OUTPUTS = 1 << 16
