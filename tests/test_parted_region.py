@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from omescale.lift.graph import PartedRegion
+from omescale.kernels.parted import PartedRegion
 
 
 def _cuts(draw, n: int) -> list[int]:

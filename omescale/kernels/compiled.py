@@ -81,15 +81,22 @@ def _kernels() -> dict[str, Any] | None:
                     o[c] = q + ((rem > 2) | ((rem == 2) & (q & 1)))
 
     @numba.njit(cache=True, nogil=True)
-    def rows_then_columns(x, y_index, y_weight, x_index, x_weight, runs, out, lo, hi,
+    def rows_then_columns(parts, strides, row_part, row_local, col_cuts, y_index, y_weight,
+                          x_index, x_weight, runs, out, lo, hi,
                           integer):  # pragma: no cover - compiled
-        # x (P, H, W) -> out (P, R, C): taps along H, then along W, one output row at a time.
+        # A region (P, H, W) held as a grid of parts (row-major over row bands and column
+        # bands; region row i is row row_local[i] of band row_part[i], column band j starts at
+        # col_cuts[j]) -> out (P, R, C): taps along H, then along W, one output row at a time.
+        # Each part is a flat array from its first element with its plane and row strides (in
+        # elements): its rows are contiguous slices, which the compiler vectorizes.
         # Per output the same operations in the same order as inner() then last(); the row
-        # of the first pass stays in cache and never becomes a whole float64 array.
+        # of the first pass stays in cache and never becomes a whole float64 array, and the
+        # region is never copied together.
         # ``runs`` rows (c0, c1, step) are columns whose taps advance by ``step`` with equal
         # weights. For those the row is split into its ``step`` phases (``row[j::step]``), so
         # that each tap is a contiguous multiply-add the compiler vectorizes.
-        width = x.shape[2]
+        bands = col_cuts.shape[0] - 1
+        width = col_cuts[bands]
         row = np.empty(width, dtype=np.float64)
         acc = np.empty(out.shape[2], dtype=np.float64)
         x_taps = x_index.shape[1]
@@ -97,17 +104,22 @@ def _kernels() -> dict[str, Any] | None:
         for k in range(runs.shape[0]):
             longest = max(longest, runs[k, 2])
         phases = np.empty((longest, width // 1 + 1), dtype=np.float64)
-        for p in range(x.shape[0]):
+        for p in range(out.shape[0]):
             for r in range(y_index.shape[0]):
-                src = x[p, y_index[r, 0]]
-                w = y_weight[r, 0]
-                for q in range(width):
-                    row[q] = w * src[q]
-                for t in range(1, y_index.shape[1]):
-                    src = x[p, y_index[r, t]]
+                for t in range(y_index.shape[1]):
+                    i = y_index[r, t]
                     w = y_weight[r, t]
-                    for q in range(width):
-                        row[q] += w * src[q]
+                    for j in range(bands):
+                        k = row_part[i] * bands + j
+                        dst = row[col_cuts[j]:col_cuts[j + 1]]
+                        o = p * strides[k, 0] + row_local[i] * strides[k, 1]
+                        src = parts[k][o:o + dst.shape[0]]
+                        if t == 0:
+                            for q in range(dst.shape[0]):
+                                dst[q] = w * src[q]
+                        else:
+                            for q in range(dst.shape[0]):
+                                dst[q] += w * src[q]
                 split = 0
                 done = 0
                 for k in range(runs.shape[0]):
@@ -228,39 +240,69 @@ def _uniform_runs(index: np.ndarray, weight: np.ndarray, runs) -> np.ndarray:
     return np.array(kept, dtype=np.int64).reshape(-1, 3)
 
 
-def last_two_pass(y_taps, x_taps, x_runs, in_dtype: np.dtype, out_dtype: np.dtype):
+def last_two_pass(y_taps, x_taps, x_runs, starts: tuple[int, int], in_dtype: np.dtype,
+                  out_dtype: np.dtype):
     """A compiled pass of taps along the second-to-last axis, then the last, cast to
     ``out_dtype``; ``None`` when the compiled path does not apply.
 
-    ``x_runs`` are the strided runs of ``x_taps`` (``omescale.kernels.apply.strided_runs``).
-    The values are those of ``apply_taps`` along each axis followed by ``cast_output``, bit for
-    bit, without the float64 intermediate of the whole block. The returned
-    ``run(region, first, r0, r1, out)`` writes output rows ``r0..r1-1`` into ``out`` (shape
-    ``(..., r1 - r0, columns)``) from ``region``, whose row 0 is input index ``first`` and whose
-    column 0 is input index ``x_taps.lo``.
+    ``x_runs`` are the strided runs of ``x_taps`` (``omescale.kernels.apply.strided_runs``);
+    ``starts`` are the input indices of the region's first row and column. The values are
+    those of ``apply_taps`` along each axis followed by ``cast_output``, bit for bit, without
+    the float64 intermediate of the whole block. The returned ``run(parts, row_cuts, col_cuts,
+    out)`` reads a region held as a row-major grid of 3-D parts ``(planes, rows, columns)``
+    (band ``b`` holds region rows ``row_cuts[b]..row_cuts[b+1]-1``, likewise columns) and
+    writes ``out`` ``(planes, R, C)``.
     """
     kernels = _kernels()
     out_dtype = np.dtype(out_dtype)
     if kernels is None or np.dtype(in_dtype) not in _DTYPES or out_dtype not in _OUT_DTYPES:
         return None
     compiled = kernels["rows_then_columns"]
-    y_index = np.ascontiguousarray(y_taps.index, dtype=np.int64)
+    y_index = np.ascontiguousarray(y_taps.index - starts[0], dtype=np.int64)
     y_weight = np.ascontiguousarray(y_taps.weight, dtype=np.float64)
-    x_index = np.ascontiguousarray(x_taps.index - x_taps.lo, dtype=np.int64)
+    x_index = np.ascontiguousarray(x_taps.index - starts[1], dtype=np.int64)
     x_weight = np.ascontiguousarray(x_taps.weight, dtype=np.float64)
     runs = _uniform_runs(x_index, x_weight, x_runs)
     integer = out_dtype.kind in "iu"
     lo, hi = (float(np.iinfo(out_dtype).min), float(np.iinfo(out_dtype).max)) if integer \
         else (0.0, 0.0)
+    part_type = _part_type(np.dtype(in_dtype))
 
-    def run(region: np.ndarray, first: int, r0: int, r1: int, out: np.ndarray) -> None:
-        lead = region.shape[:-2]
-        count = int(np.prod(lead, dtype=np.int64))
-        x = region.reshape(count, *region.shape[-2:])
-        target = out.reshape(count, *out.shape[-2:])
-        compiled(x, y_index[r0:r1] - first, y_weight[r0:r1], x_index, x_weight, runs,
-                 target, lo, hi, integer)
-        if not np.shares_memory(target, out):  # pragma: no cover - views reshape in place
-            out[...] = target.reshape(out.shape)
+    def run(parts, row_cuts, col_cuts, out: np.ndarray) -> None:
+        held = _typed_list(part_type)
+        strides = np.empty((len(parts), 2), dtype=np.int64)
+        for k, part in enumerate(parts):
+            flat, strides[k] = _flat_rows(part)
+            held.append(flat)
+        row_cuts = np.asarray(row_cuts, dtype=np.int64)
+        sizes = np.diff(row_cuts)
+        row_part = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
+        row_local = np.arange(row_cuts[-1], dtype=np.int64) - np.repeat(row_cuts[:-1], sizes)
+        compiled(held, strides, row_part, row_local, np.asarray(col_cuts, dtype=np.int64),
+                 y_index, y_weight, x_index, x_weight, runs, out, lo, hi, integer)
 
     return run
+
+
+def _flat_rows(part: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+    """A 3-D ``part`` as a flat array from its first element, and its plane and row strides in
+    elements (copied first unless its rows are contiguous and its strides non-negative)."""
+    size = part.itemsize
+    if part.strides[-1] != size or min(part.strides) < 0 or any(s % size for s in part.strides):
+        part = np.ascontiguousarray(part)
+    extent = sum((n - 1) * s for n, s in zip(part.shape, part.strides, strict=True)) // size + 1
+    flat = np.lib.stride_tricks.as_strided(part, shape=(max(extent, 0),), strides=(size,))
+    return flat, (part.strides[0] // size, part.strides[1] // size)
+
+
+def _part_type(dtype: np.dtype):
+    from numba import from_dtype, types
+
+    # Read-only: dask may hand over read-only blocks (e.g. deserialized on a worker).
+    return types.Array(from_dtype(dtype), 1, "C", readonly=True)
+
+
+def _typed_list(item_type):
+    from numba.typed import List
+
+    return List.empty_list(item_type)

@@ -18,6 +18,7 @@ from omescale.kernels.apply import apply_taps, clip_runs, prefilter_spline, stri
 from omescale.kernels.axis_ops import AxisOp
 from omescale.kernels.compiled import last_two_pass, rounded_window_mean
 from omescale.kernels.dtypes import cast_output
+from omescale.kernels.parted import PartedRegion
 from omescale.kernels.taps import Taps
 from omescale.kernels.windows import window_mean
 
@@ -95,10 +96,8 @@ class SeparableKernel:
         self, region: np.ndarray, taps: dict, starts: Sequence[int], out: Sequence[Range]
     ) -> np.ndarray | None:
         """One term with linear taps on exactly the last two axes (the common 2-D and
-        z-kept step) in one compiled pass: the same values as the pieces below.
-
-        A region left in parts is cropped a plane and a band of rows at a time, so the copy
-        stays small and in cache (copying the whole region cost as much as the pass)."""
+        z-kept step) in one compiled pass: the same values as the pieces below. A region
+        left in parts is read part by part, never copied together."""
         if len(self.terms) != 1 or len(out) < 2:
             return None
         ops = self.terms[0][1]
@@ -106,36 +105,40 @@ class SeparableKernel:
         if active != [len(out) - 2, len(out) - 1] or any(ops[a].order >= 2 for a in active):
             return None
         y, x = (taps[a, ops[a]] for a in active)
-        run = last_two_pass(y.taps, x.taps, x.runs, region.dtype, self.out_dtype)
+        run = last_two_pass(y.taps, x.taps, x.runs, (starts[-2], starts[-1]), region.dtype,
+                            self.out_dtype)
         if run is None:
             return None
+        lead = tuple(slice(o0 - s, o1 - s) for (o0, o1), s in zip(out[:-2], starts,
+                                                                 strict=False))
+        grid = _part_grid(region, lead)
         result = np.empty(tuple(o1 - o0 for o0, o1 in out), dtype=self.out_dtype)
-        lead = out[:-2]
-        columns = slice(x.taps.lo - starts[-1], x.taps.hi - starts[-1])
-        rows = len(y.taps.index)
-        if isinstance(region, np.ndarray):
-            planes, band = [tuple(slice(o0 - s, o1 - s) for (o0, o1), s in zip(
-                lead, starts, strict=False))], rows
-        else:
-            planes = [tuple(slice(i - s, i - s + 1) for i, s in zip(index, starts,
-                                                                     strict=False))
-                      for index in itertools.product(*(range(o0, o1) for o0, o1 in lead))]
-            span = y.taps.hi - y.taps.lo
-            band = max(1, BAND_INPUTS // max(1, x.taps.hi - x.taps.lo) * rows // span)
-        for plane in planes:
-            place = tuple(slice(p.start + s - o0, p.stop + s - o0)
-                          for p, s, (o0, _) in zip(plane, starts, lead, strict=False))
-            for r0 in range(0, rows, band):
-                r1 = min(rows, r0 + band)
-                first = int(y.taps.index[r0:r1].min())
-                last = int(y.taps.index[r0:r1].max()) + 1
-                box = (*plane, slice(first - starts[-2], last - starts[-2]), columns)
-                run(region[box], first, r0, r1, result[(*place, slice(r0, r1))])
+        run(*grid, result.reshape(-1, *result.shape[-2:]))
         return result
 
 
-# Input pixels per band of rows when a region in parts is cropped for the two-axis pass.
-BAND_INPUTS = 1 << 18
+def _planes(view: np.ndarray) -> np.ndarray:
+    """``view`` as ``(planes, rows, columns)``."""
+    return view.reshape(-1, *view.shape[-2:])
+
+
+def _part_grid(region, lead: tuple[slice, ...]) -> tuple[list, list[int], list[int]]:
+    """``region`` (its ``lead`` planes) as a row-major grid of 3-D parts with the row and
+    column cuts between them: the parts of a ``PartedRegion`` when they tile the last two
+    axes and each holds every plane, else the region copied together as one part."""
+    if isinstance(region, PartedRegion):
+        rows = sorted({t[-2].start for t in region.targets} | {region.shape[-2]})
+        cols = sorted({t[-1].start for t in region.targets} | {region.shape[-1]})
+        cells = {(t[-2].start, t[-1].start): (v, t)
+                 for v, t in zip(region.views, region.targets, strict=True)}
+        tiled = len(cells) == len(region.targets) == (len(rows) - 1) * (len(cols) - 1) and all(
+            t[:-2] == tuple(slice(0, n) for n in region.shape[:-2]) for t in region.targets)
+        if tiled:
+            return ([_planes(cells[r, c][0][lead]) for r in rows[:-1] for c in cols[:-1]],
+                    rows, cols)
+        region = region[tuple(slice(None) for _ in region.shape)]
+    return [_planes(region[lead])], [0, region.shape[-2]], [0, region.shape[-1]]
+
 
 # Outputs per piece: small enough that a piece's float64 intermediates stay in the core's cache.
 PIECE_OUTPUTS = 1 << 16
