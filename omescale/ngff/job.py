@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import copy
 import math
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import dask
 import dask.array as da
+import numpy as np
 import zarr
 from dask.base import tokenize
+from dask.core import flatten
 from dask.delayed import Delayed
+from dask.highlevelgraph import HighLevelGraph
 
 from omescale.errors import InvalidOptionError, OutputExistsError
 from omescale.ngff.codecs import DEFAULT_CODEC, check_codec, compressors
@@ -152,7 +157,7 @@ def write_graph(
     return counts
 
 
-def _finalize(counts: Sequence[int], group: zarr.Group, attrs: Mapping[str, Any],
+def _finalize(counts: Sequence[Any], *, group: zarr.Group, attrs: Mapping[str, Any],
               lock: tuple[str, str] | None, after: Callable[[], None] | None) -> int:
     """The last task: replace the group attributes (one atomic object), then unlock."""
     group.attrs.put(copy.deepcopy(dict(attrs)))
@@ -160,7 +165,7 @@ def _finalize(counts: Sequence[int], group: zarr.Group, attrs: Mapping[str, Any]
         after()
     if lock is not None:
         release_lock(group.store, lock[1], lock[0])
-    return int(sum(counts))
+    return int(sum(int(np.sum(c)) for c in counts))
 
 
 def finish(
@@ -171,7 +176,13 @@ def finish(
 
     ``after`` (picklable, e.g. a ``functools.partial``) runs once the attributes are written.
     """
-    return dask.delayed(_finalize, pure=False)(list(counts), group, dict(attrs), lock, after)
+    # Built by hand rather than with dask.delayed: delayed would run dask's array optimization
+    # over the whole write graph right here (6 of 8.7 s of planning a 64 GiB pyramid).
+    name = "omescale-metadata-" + uuid.uuid4().hex
+    keys = [key for count in counts for key in flatten(count.__dask_keys__())]
+    task = (partial(_finalize, group=group, attrs=dict(attrs), lock=lock, after=after), keys)
+    graph = HighLevelGraph.from_collections(name, {name: task}, dependencies=list(counts))
+    return Delayed(name, graph)
 
 
 def _own_aligned_read(src: Any, plan: PyramidPlan, blocks: Sequence[Sequence[int]],
