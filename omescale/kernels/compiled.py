@@ -103,7 +103,7 @@ def _kernels() -> dict[str, Any] | None:
         longest = 1
         for k in range(runs.shape[0]):
             longest = max(longest, runs[k, 2])
-        phases = np.empty((longest, width // 1 + 1), dtype=np.float64)
+        phases = np.empty((longest, width), dtype=np.float64)  # row[j::step] for each j
         for p in range(out.shape[0]):
             for r in range(y_index.shape[0]):
                 for t in range(y_index.shape[1]):
