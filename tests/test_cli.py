@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import pty
-import select
 import re
+import select
 import shutil
 import subprocess
 import sys

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 import zarr
-from dask.callbacks import Callback
 from _ngff_util import is_complete, tree_bytes
+from dask.callbacks import Callback
 
 import omescale
 from omescale.errors import OutputExistsError

@@ -8,7 +8,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, pairwise
 
 __all__ = ["AxisBlock", "chunk_offsets", "plan_axis"]
 
@@ -45,7 +45,7 @@ def plan_axis(
     in_offsets = chunk_offsets(in_chunks)
     blocks = []
     out_offsets = chunk_offsets(out_chunks)
-    for o0, o1 in zip(out_offsets[:-1], out_offsets[1:], strict=True):
+    for o0, o1 in pairwise(out_offsets):
         lo, hi = reach(o0, o1)
         first = bisect.bisect_right(in_offsets, lo) - 1
         last = bisect.bisect_left(in_offsets, hi) - 1

@@ -15,6 +15,7 @@ any chunking).
 from __future__ import annotations
 
 import bisect
+import itertools
 import os
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -50,7 +51,7 @@ def sweep_pieces(
     borders = chunk_offsets(in_chunks)[1:-1]
     offsets = chunk_offsets(out_chunks)
     pieces: list[int] = []
-    for o0, o1 in zip(offsets[:-1], offsets[1:], strict=True):
+    for o0, o1 in itertools.pairwise(offsets):
         first = bisect.bisect_left(borders, reach(o0, o0 + 1)[1])
         last = bisect.bisect_left(borders, reach(o1 - 1, o1)[1])
         cuts = [o0]
@@ -59,7 +60,7 @@ def sweep_pieces(
             if cuts[-1] < cut < o1:
                 cuts.append(cut)
         cuts.append(o1)
-        pieces.extend(b - a for a, b in zip(cuts[:-1], cuts[1:], strict=True))
+        pieces.extend(b - a for a, b in itertools.pairwise(cuts))
     return tuple(pieces)
 
 
@@ -67,7 +68,7 @@ def _crosses_borders(reach: Reach, pieces: Sequence[int], in_chunks: Sequence[in
     """True when some piece needs rows of two input chunks (a halo across a border)."""
     borders = chunk_offsets(in_chunks)[1:-1]
     offsets = chunk_offsets(pieces)
-    for p0, p1 in zip(offsets[:-1], offsets[1:], strict=True):
+    for p0, p1 in itertools.pairwise(offsets):
         lo, hi = reach(p0, p1)
         if bisect.bisect_right(borders, lo) != bisect.bisect_left(borders, hi):
             return True

@@ -166,7 +166,7 @@ def _grid(window: Sequence[Range], block: Sequence[int]) -> tuple[tuple[int, ...
     chunks = []
     for (lo, hi), c in zip(window, block, strict=True):
         cuts = [lo, *range((lo // c + 1) * c, hi, c), hi]
-        chunks.append(tuple(b - a for a, b in zip(cuts[:-1], cuts[1:], strict=True)))
+        chunks.append(tuple(b - a for a, b in itertools.pairwise(cuts)))
     return tuple(chunks)
 
 
