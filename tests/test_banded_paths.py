@@ -22,8 +22,8 @@ from omescale.kernels.axis_ops import AxisOp
 from omescale.kernels.build import gaussian_kernel, resize_kernel, zoom_kernel
 from omescale.kernels.compiled import banded_product, compiled_available, rounded_window_mean
 from omescale.kernels.dtypes import cast_output
-from omescale.kernels.taps import Taps
 from omescale.kernels.parted import PartedRegion
+from omescale.kernels.taps import Taps
 from omescale.kernels.windows import window_mean
 
 DTYPES = [np.uint8, np.uint16, np.int16, np.int32, np.float32, np.float64]
@@ -128,6 +128,21 @@ def test_compiled_2x2_mean_equals_the_numpy_path(dtype):
         slow = cast_output(window_mean(view, (1, 2, 2)), np.dtype(dtype))
         assert fast is not None and fast.dtype == slow.dtype
         np.testing.assert_array_equal(fast, slow)
+    # Written into a slice of a larger block (no second copy), also where the slice's planes
+    # cannot merge into one axis (4-D, strided): the same values, nothing outside touched.
+    block = np.zeros((2, 5, 30, 30), dtype=dtype)
+    for target in (block[0, 1:4, 5:25, 3:21], block[:, ::2, :20, 12:30][:, 1:, :, :]):
+        source = x[: target.shape[-3]] if target.ndim == 3 else np.stack([x[:2], x[:2]])
+        view = source[..., :40, :36]
+        expected_slice = cast_output(window_mean(view, (1,) * (view.ndim - 2) + (2, 2)),
+                                     np.dtype(dtype))
+        returned = rounded_window_mean(view, (1,) * (view.ndim - 2) + (2, 2), out=target)
+        assert returned is target
+        np.testing.assert_array_equal(target, expected_slice)
+        target[...] = 0
+        np.testing.assert_array_equal(block, np.zeros_like(block))
+    with pytest.raises(ValueError, match="out must be"):
+        rounded_window_mean(x, (1, 2, 2), out=np.zeros((3, 20, 20), dtype=dtype))
     assert rounded_window_mean(x[:, :39], (1, 2, 2)) is None  # partial windows: NumPy path
     assert rounded_window_mean(x, (2, 2, 2)) is None
     assert rounded_window_mean(x.astype(np.float32), (1, 2, 2)) is None
@@ -178,7 +193,9 @@ def test_fused_two_axis_pass_equals_the_per_axis_path(data):
 
 def test_fused_pass_is_taken_for_the_common_step():
     kernel = resize_kernel((16, 100, 100), (1, 2, 2), np.uint16)
-    taps = {(a, op): level_mod._BlockTaps.of(op, r) for a, (op, r) in
-            enumerate(zip(kernel.terms[0][1], [(0, 16), (0, 50), (0, 50)])) if op is not None}
+    out = [(0, 16), (0, 50), (0, 50)]
+    taps = {(a, op): level_mod._BlockTaps.of(op, r)
+            for a, (op, r) in enumerate(zip(kernel.terms[0][1], out, strict=True))
+            if op is not None}
     region = np.zeros((16, 100, 100), np.uint16)
-    assert kernel._last_two_fused(region, taps, [0, 0, 0], [(0, 16), (0, 50), (0, 50)]) is not None
+    assert kernel._last_two_fused(region, taps, [0, 0, 0], out) is not None

@@ -273,7 +273,7 @@ class WindowKernel:
                 slice((s + sl.start) // f - o0, -(-(s + sl.stop) // f) - o0)
                 for sl, s, f, (o0, _) in zip(target, starts, self.factors, out, strict=True)
             )
-            result[place] = self._reduce(view)
+            self._reduce(view, out=result[place])
         return result
 
     def __call__(
@@ -281,11 +281,16 @@ class WindowKernel:
     ) -> np.ndarray:
         return self._reduce(region)
 
-    def _reduce(self, x: np.ndarray) -> np.ndarray:
-        """The reduction of ``x`` (window-aligned) in the output dtype."""
+    def _reduce(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """The reduction of ``x`` (window-aligned) in the output dtype, written into ``out``
+        when given (a slice of a block: the means need no second copy)."""
         if self.reducer is window_mean and x.dtype == self.out_dtype:
             # Integer 2x2 means in one compiled pass; the same values as the path below.
-            fast = rounded_window_mean(x, self.factors)
+            fast = rounded_window_mean(x, self.factors, out)
             if fast is not None:
                 return fast
-        return cast_output(self.reducer(x, self.factors), self.out_dtype)
+        reduced = cast_output(self.reducer(x, self.factors), self.out_dtype)
+        if out is None:
+            return reduced
+        out[...] = reduced
+        return out
