@@ -28,6 +28,7 @@ import omescale
 from omescale.errors import OmescaleError
 from omescale.methods import Methods
 from omescale.ngff.codecs import CODEC_NAMES, DEFAULT_CODEC
+from omescale.ngff.metadata import ZarrFormat
 
 __all__ = ["main"]
 
@@ -274,7 +275,7 @@ def _max_layer(levels: int) -> int:
     return levels - 1
 
 
-def _zarr_format(args: argparse.Namespace) -> int:
+def _zarr_format(args: argparse.Namespace) -> ZarrFormat:
     return 3 if args.ngff == "0.5" else 2
 
 

@@ -15,8 +15,8 @@ from dask.highlevelgraph import HighLevelGraph
 from omescale.errors import InputNotFoundError
 from omescale.ngff.codecs import DEFAULT_CODEC
 from omescale.ngff.job import LevelLayout, open_arrays, pyramid_writes, storage_layout
-from omescale.ngff.metadata import read_image_metadata
-from omescale.ngff.readers import open_input
+from omescale.ngff.metadata import ZarrFormat, attributes, read_image_metadata
+from omescale.ngff.readers import level_array, open_input
 from omescale.ngff.store import open_store, open_target
 from omescale.plan import PyramidPlan, plan_pyramid
 
@@ -47,7 +47,7 @@ def _table(rows: list[list[str]], out: TextIO) -> None:
 
 
 def dry_run(image: Any, output: str, options: Mapping[str, Any], *, shards: Any,
-            zarr_format: int, overwrite: bool = False, resume: bool = False,
+            zarr_format: ZarrFormat, overwrite: bool = False, resume: bool = False,
             name: str | None = None, out: TextIO) -> None:
     """Plan as the writer would and print levels, shapes, chunks, bytes and tasks."""
     src = open_input(image)
@@ -83,7 +83,7 @@ def dry_run(image: Any, output: str, options: Mapping[str, Any], *, shards: Any,
 
 
 def _write_tasks(data: Any, plan: PyramidPlan, layouts: Sequence[LevelLayout],
-                 zarr_format: int) -> int:
+                 zarr_format: ZarrFormat) -> int:
     """Tasks of the writer's own graph, built against empty arrays in memory (nothing runs)."""
     group = zarr.create_group(zarr.storage.MemoryStore(), zarr_format=zarr_format)
     paths = [str(k) for k in range(len(plan.levels))]
@@ -99,14 +99,14 @@ def _image_levels(path: str) -> tuple[Any, list[tuple[str, zarr.Array]]]:
         raise InputNotFoundError(f"{path} is not a zarr array or OME-Zarr image") from exc
     if isinstance(node, zarr.Array):
         return None, [("", node)]
-    attrs = dict(node.attrs)
+    attrs = attributes(node)
     if "omescale" in attrs and "multiscales" not in attrs.get("ome", attrs):
         raise InputNotFoundError(
             f"{path} is an incomplete omescale pyramid (its write was interrupted); rerun the "
             "same command with --resume to finish it"
         )
     meta = read_image_metadata(attrs, path)
-    return meta, [(p, node[p]) for p in meta.paths]
+    return meta, [(p, level_array(node, p, path)) for p in meta.paths]
 
 
 def summary(path: str, seconds: float, *, out: TextIO) -> None:
@@ -134,7 +134,7 @@ def info(path: str, *, out: TextIO) -> None:
     axes = meta.axes or "?"
     units = ", ".join(f"{a} [{meta.units[a]}]" if a in meta.units else a for a in axes)
     out.write(f"axes: {units}\n")
-    attrs = dict(group.attrs)
+    attrs = attributes(group)
     ms = (attrs.get("ome", attrs).get("multiscales") or [{}])[0]
     provenance = ms.get("metadata") or {}
     made_by = f" ({provenance.get('function')}, omescale {provenance.get('version')})" \
@@ -150,7 +150,7 @@ def info(path: str, *, out: TextIO) -> None:
                      _numbers(meta.translations[k])])
     _table(rows, out)
     if "labels" in group:
-        labels_attrs = dict(group["labels"].attrs)
+        labels_attrs = attributes(group["labels"])
         names = labels_attrs.get("ome", labels_attrs).get("labels", [])
         out.write(f"labels: {', '.join(names) if names else '(none listed)'}\n")
     if meta.user_attributes:

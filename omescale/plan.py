@@ -175,7 +175,8 @@ def plan_pyramid(
     base_chunks = _chunks_for(chunks, input_chunks, shape, axes, out_dtype.itemsize)
     sizes = {a: float(physical_sizes.get(a, 1.0)) for a in axes} if physical_sizes else None
     # z follows the anisotropy rule only when some space axis has a known size.
-    space_known = bool(physical_sizes) and any(a in physical_sizes for a in "zyx" if a in axes)
+    known = physical_sizes or {}
+    space_known = any(a in known for a in "zyx" if a in axes)
     for a, s in (sizes or {}).items():
         if not s > 0:
             raise InvalidFactorsError(f"physical size of axis {a!r} must be > 0, got {s}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import dask.array as da
 import numpy as np
@@ -174,7 +175,7 @@ def _background(block: tuple[slice, ...], shape: tuple[int, ...]) -> np.ndarray:
     return np.broadcast_to(plane, tuple(s.stop - s.start for s in block)).astype(np.float32)
 
 
-def _block(obj: _Objects, block_info: dict | None = None) -> np.ndarray:
+def _block(obj: _Objects, block_info: Any = None) -> np.ndarray:
     block = tuple(slice(a, b) for a, b in block_info[None]["array-location"])
     signal = _background(block, obj.shape)
     _add_nuclei(signal, block, obj)

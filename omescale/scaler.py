@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import itertools
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +48,7 @@ from omescale.methods import Methods, output_dtype
 from omescale.ngff.codecs import DEFAULT_CODEC, compressors
 from omescale.ngff.metadata import (
     NGFF_KEYS,
+    attributes,
     image_attributes,
     multiscale_metadata,
     ngff_version,
@@ -190,7 +191,7 @@ class Scaler:
         lo, hi = x.min(), x.max()
         if isinstance(y, np.ndarray):
             return _clip_cast(y, lo, hi, dtype)
-        return y.map_blocks(_clip_cast, lo, hi, dtype, dtype=dtype)
+        return da.map_blocks(_clip_cast, y, lo, hi, dtype, dtype=dtype)
 
     def nearest(self, base: Array) -> list[Array]:
         """Pyramid by ``skimage.transform.resize(order=0)`` to floor(N/downscale) on y, x."""
@@ -272,7 +273,7 @@ class Scaler:
             )
         store = open_store(path)
         group = zarr.open_group(store, mode="r+")
-        meta = read_image_metadata(dict(group.attrs), path)
+        meta = read_image_metadata(attributes(group), path)
         src = open_input(path)
         levels = self._levels_for_writing(src.data)
         base = meta.paths[0]
@@ -286,7 +287,7 @@ class Scaler:
             )
         token = acquire_lock(store, path)
         try:
-            group.attrs.put({**_only_level0(dict(group.attrs)), **_marker()})
+            group.attrs.put({**_only_level0(attributes(group)), **_marker()})
             for p in sorted(set(clash)):
                 if p in group:
                     del group[p]
@@ -360,13 +361,13 @@ class Scaler:
             levels.append(self.resize_image(levels[-1]))
         return levels
 
-    def _levels_for_writing(self, data: da.Array) -> list[da.Array]:
+    def _levels_for_writing(self, data: da.Array) -> list[Array]:
         levels = self.func(data)
         if self.labeled:
             _check_labels(levels)
         return levels
 
-    def _attributes(self, src: InputImage, levels: list[Array], version: str,
+    def _attributes(self, src: InputImage, levels: Sequence[Array], version: str,
                     base: Any) -> dict[str, Any]:
         method, kind, reference = _METHODS[self.method]
         axes = src.axes or infer_axes(levels[0].ndim)
@@ -400,7 +401,7 @@ class Scaler:
                                  method=str(method), provenance=provenance, paths=paths)
         return image_attributes(ms, version)
 
-    def _write(self, group: zarr.Group, levels: list[Array], attrs: Mapping[str, Any], *,
+    def _write(self, group: zarr.Group, levels: Sequence[Array], attrs: Mapping[str, Any], *,
                first: int, where: str, token: str, paths: list[str] | None = None) -> None:
         """Create the arrays, write every chunk (one task each), write the metadata last."""
         try:
@@ -408,7 +409,8 @@ class Scaler:
             dtype = np.dtype(levels[-1].dtype)
             chunks = default_chunks(levels[0].shape, axes, dtype.itemsize)
             paths = paths or [str(k) for k in range(len(levels))]
-            sources, targets = [], []
+            sources: list[da.Array] = []
+            targets: list[Any] = []  # zarr arrays, which dask's annotation of store omits
             for level, path in zip(levels[first:], paths[first:], strict=True):
                 level_chunks = tuple(min(c, n) for c, n in zip(chunks, level.shape, strict=True))
                 targets.append(_create_array(group, path, level.shape, dtype, level_chunks, axes))

@@ -28,7 +28,7 @@ def _as_factor(value: object, axis: int) -> int:
         raise InvalidFactorsError(f"factor {value!r} on axis {axis} is not an integer")
     if not float(value).is_integer():
         raise InvalidFactorsError(f"factor {value!r} on axis {axis} is not an integer")
-    factor = int(value)
+    factor = int(float(value))
     if factor < 1:
         raise InvalidFactorsError(f"factor {factor} on axis {axis} must be >= 1")
     return factor
@@ -57,6 +57,7 @@ def check_order(method: Methods, order: object) -> int | None:
         return None
     if not METHOD_SPECS[method].takes_order:
         raise InvalidMethodError(f"method {method.value!r} does not take an interpolation order")
-    if isinstance(order, bool) or not isinstance(order, numbers.Integral) or not 0 <= order <= 5:
+    if (isinstance(order, bool) or not isinstance(order, numbers.Integral)
+            or not 0 <= int(order) <= 5):
         raise InvalidMethodError(f"order must be an integer from 0 to 5, got {order!r}")
     return int(order)

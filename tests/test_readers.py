@@ -1,6 +1,7 @@
 """Inputs: numpy, dask, zarr, OME-Zarr, TIFF (lazy), .npy (memory-mapped), URLs, bad paths."""
 
 import pickle
+import shutil
 
 import dask.array as da
 import numpy as np
@@ -113,6 +114,23 @@ def test_fsspec_url(tmp_path):
 def test_missing_or_not_an_array(tmp_path, make, words):
     with pytest.raises(InputNotFoundError, match=words):
         open_input(make(tmp_path))
+
+
+@pytest.mark.parametrize("damage, words", [
+    (lambda level: shutil.rmtree(level), "is listed in the metadata but missing"),
+    (lambda level: (shutil.rmtree(level), zarr.create_group(str(level))), "is not an array"),
+])
+def test_image_whose_level_is_gone_or_a_group(tmp_path, damage, words):
+    """Every door that opens an image's levels names the broken one."""
+    image = tmp_path / "image.zarr"
+    omescale.write_pyramid(IMAGE, image, scale_factors=[2], method="nearest", axes="yx")
+    labels = np.zeros(IMAGE.shape, np.uint8)
+    damage(image / "0")
+    for door in (lambda: open_input(image),
+                 lambda: omescale.add_levels(image, scale_factors=[2, 4]),
+                 lambda: omescale.write_labels(labels, image, "cells")):
+        with pytest.raises(InputNotFoundError, match=f"image.zarr/0 {words}"):
+            door()
 
 
 def test_plain_group_is_not_an_image(tmp_path):

@@ -199,6 +199,8 @@ def banded_product(
     q_count = int(np.prod(after, dtype=np.int64))
     index = np.ascontiguousarray(index, dtype=np.int64)
     weight = np.ascontiguousarray(weight, dtype=np.float64)
+    x: np.ndarray
+    out: np.ndarray
     if q_count == 1:
         x = region.reshape(p_count, n)
         out = np.empty((p_count, rows), dtype=np.float64)

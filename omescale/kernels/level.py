@@ -39,7 +39,7 @@ class SeparableKernel:
     def reach(self, axis: int, o0: int, o1: int) -> Range:
         """Input range along ``axis`` that output rows ``o0..o1-1`` need."""
         ranges = [
-            (o0, o1) if ops[axis] is None else ops[axis].reach(o0, o1) for _, ops in self.terms
+            (o0, o1) if (op := ops[axis]) is None else op.reach(o0, o1) for _, ops in self.terms
         ]
         return min(r[0] for r in ranges), max(r[1] for r in ranges)
 
@@ -87,6 +87,7 @@ class SeparableKernel:
                     total += y
                 else:
                     total -= y
+            assert total is not None  # a kernel has at least one term
             place = tuple(slice(p0 - o0, p1 - o0) for (p0, p1), (o0, _) in zip(piece, out,
                                                                               strict=True))
             result[place] = cast_output(total, self.out_dtype)
@@ -102,7 +103,7 @@ class SeparableKernel:
             return None
         ops = self.terms[0][1]
         active = _order(ops)
-        if active != [len(out) - 2, len(out) - 1] or any(ops[a].order >= 2 for a in active):
+        if active != [len(out) - 2, len(out) - 1] or any(_op(ops, a).order >= 2 for a in active):
             return None
         y, x = (taps[a, ops[a]] for a in active)
         run = last_two_pass(y.taps, x.taps, x.runs, (starts[-2], starts[-1]), region.dtype,
@@ -163,10 +164,17 @@ class _BlockTaps:
         return sub, clip_runs(self.runs, r0, r1)
 
 
+def _op(ops: Sequence[AxisOp | None], axis: int) -> AxisOp:
+    """The operator of an active ``axis`` (one that :func:`_order` lists)."""
+    op = ops[axis]
+    assert op is not None, f"axis {axis} is not active"
+    return op
+
+
 def _order(ops: Sequence[AxisOp | None]) -> list[int]:
     """Active axes in the order they are applied: the most-reduced first (less work later)."""
     active = [a for a, op in enumerate(ops) if op is not None]
-    return sorted(active, key=lambda a: ops[a].n_out / ops[a].n_in)
+    return sorted(active, key=lambda a: _op(ops, a).n_out / _op(ops, a).n_in)
 
 
 def _pieces(terms, out: Sequence[Range]) -> list[tuple[Range, ...]]:
@@ -201,10 +209,11 @@ def _term_piece(
     piece_taps = {a: taps[a, op].rows(*piece[a]) for a, op in enumerate(ops) if op is not None}
     crop, st = [], []
     for a, ((p0, p1), s) in enumerate(zip(piece, starts, strict=True)):
-        if ops[a] is None:
+        op = ops[a]
+        if op is None:
             crop.append(slice(p0 - s, p1 - s))
             st.append(p0)
-        elif ops[a].order >= 2:
+        elif op.order >= 2:
             # The prefilter runs on the whole region along this axis.
             crop.append(slice(None))
             st.append(s)
@@ -215,7 +224,7 @@ def _term_piece(
     y = region[tuple(crop)]
     active = _order(ops)
     for axis in active:
-        op = ops[axis]
+        op = _op(ops, axis)
         if op.order >= 2:
             y = prefilter_spline(y, op.order, axis, op.interp_mode)
         sub, runs = piece_taps[axis]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from itertools import product
 from typing import Any
 
@@ -20,9 +21,9 @@ import dask.array as da
 import numpy as np
 from dask.array.core import normalize_chunks
 from dask.base import tokenize
-from dask.highlevelgraph import HighLevelGraph
 
 from omescale.kernels.parted import PartedRegion
+from omescale.lift.layers import new_layer
 from omescale.lift.regions import AxisBlock, plan_axis
 from omescale.lift.sweep import chain, sweep_axis, sweep_order
 
@@ -86,7 +87,7 @@ def _run_region(
     return kernel(_assemble(blocks, spec), spec.starts, spec.out)
 
 
-def _run_aligned(block: np.ndarray, kernel: Any, block_info: dict | None = None) -> np.ndarray:
+def _run_aligned(block: np.ndarray, kernel: Any, block_info: Any = None) -> np.ndarray:
     starts = tuple(lo for lo, _ in block_info[0]["array-location"])
     out = tuple(tuple(r) for r in block_info[None]["array-location"])
     return kernel(block, starts, out)
@@ -109,9 +110,11 @@ def lift_kernel(
     (``omescale.lift.sweep``: memory stays flat in the image width); the values are the same.
     Other kernels' blocks are chained in row order along ``order_axis`` when it is given.
     """
-    found = None if lag is None else sweep_axis(kernel.reach, out_chunks, x.chunks)
+    if lag is None:
+        return _lift(x, kernel, out_chunks, dtype, name, None)
+    found = sweep_axis(kernel.reach, out_chunks, x.chunks)
     if found is None:
-        sweep = None if lag is None or order_axis is None else (order_axis, lag)
+        sweep = None if order_axis is None else (order_axis, lag)
         return _lift(x, kernel, out_chunks, dtype, name, sweep)
     axis, pieces = found
     pieced = (*out_chunks[:axis], pieces, *out_chunks[axis + 1:])
@@ -124,7 +127,7 @@ def _lift(
 ) -> da.Array:
     """The graph of ``lift_kernel``; ``sweep = (axis, lag)`` chains the blocks in row order."""
     axes = [
-        plan_axis(lambda o0, o1, a=a: kernel.reach(a, o0, o1), out_chunks[a], x.chunks[a])
+        plan_axis(partial(kernel.reach, a), out_chunks[a], x.chunks[a])
         for a in range(x.ndim)
     ]
     token = f"{name}-{tokenize(x, kernel, out_chunks)}"
@@ -136,7 +139,7 @@ def _lift(
             meta=np.empty((0,) * x.ndim, dtype=dtype),
         )
     halos: dict = {}
-    graph = {
+    graph: dict[tuple[Any, ...], Any] = {
         (token, *index): _task(x, kernel, [ax[i] for ax, i in zip(axes, index, strict=True)],
                                halos, f"{token}-halo")
         for index in product(*(range(len(ax)) for ax in axes))
@@ -146,7 +149,7 @@ def _lift(
         order = sorted(graph, key=lambda key: sweep_order(key[1:], axis, axes[axis]))
         graph.update(chain(graph, order, lag, f"{token}-done", add_after=_add_after))
     graph.update(halos.values())
-    layer = HighLevelGraph.from_collections(token, graph, dependencies=[x])
+    layer = new_layer(token, graph, [x])
     return da.Array(layer, token, chunks=out_chunks, dtype=dtype,
                     meta=np.empty((0,) * x.ndim, dtype=dtype))
 

@@ -8,11 +8,12 @@ implementation reads it. ``blosc-zstd`` stores ~8 % less for about two thirds of
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from omescale.errors import InvalidOptionError
+from omescale.ngff.metadata import ZarrFormat
 
 __all__ = ["CODEC_NAMES", "DEFAULT_CODEC", "check_codec", "compressors"]
 
@@ -36,7 +37,7 @@ def check_codec(name: str) -> str:
     return name
 
 
-def compressors(name: str, zarr_format: int, dtype: np.dtype) -> Any:
+def compressors(name: str, zarr_format: ZarrFormat, dtype: np.dtype) -> Any:
     """The ``compressors=`` argument of ``zarr.create_array`` for codec ``name``."""
     spec = _CODECS[check_codec(name)]
     if spec is None:
@@ -52,5 +53,5 @@ def compressors(name: str, zarr_format: int, dtype: np.dtype) -> Any:
 
     if cname == "zstd-plain":
         return ZstdCodec(level=level)
-    return BloscCodec(cname=cname, clevel=level, shuffle="shuffle",
+    return BloscCodec(cname=cast(Any, cname), clevel=level, shuffle="shuffle",
                       typesize=np.dtype(dtype).itemsize)

@@ -21,8 +21,8 @@ from omescale.errors import InputNotFoundError, OutputExistsError
 from omescale.methods import Methods
 from omescale.ngff.codecs import DEFAULT_CODEC
 from omescale.ngff.job import marker, storage_layout
-from omescale.ngff.metadata import check_units, read_image_metadata
-from omescale.ngff.readers import from_zarr_array
+from omescale.ngff.metadata import attributes, check_units, read_image_metadata
+from omescale.ngff.readers import from_zarr_array, level_array
 from omescale.ngff.store import acquire_lock, location_of, lock_key, open_store, release_lock
 from omescale.ngff.writer import provenance, run_pyramid_job
 from omescale.plan import PyramidPlan, plan_pyramid
@@ -106,9 +106,9 @@ def add_levels(
     """
     group, where = _open_image(image_store, storage_options)
     store = group.store
-    attrs = copy.deepcopy(dict(group.attrs))
+    attrs = copy.deepcopy(attributes(group))
     meta = read_image_metadata(attrs, where)
-    level0 = group[meta.paths[0]]
+    level0 = level_array(group, meta.paths[0], where)
     plan = plan_pyramid(
         level0.shape, level0.dtype, axes=meta.axes, scale_factors=scale_factors, method=method,
         max_layer=max_layer, chunks=chunks, input_chunks=level0.chunks, order=order,

@@ -21,11 +21,12 @@ import zarr
 from dask.base import tokenize
 from dask.core import flatten
 from dask.delayed import Delayed
-from dask.highlevelgraph import HighLevelGraph
 
 from omescale.errors import InvalidOptionError, OutputExistsError
+from omescale.lift.layers import new_layer
 from omescale.ngff.codecs import DEFAULT_CODEC, check_codec, compressors
-from omescale.ngff.readers import checked_source
+from omescale.ngff.metadata import ZarrFormat
+from omescale.ngff.readers import checked_source, level_array
 from omescale.ngff.store import release_lock, remove_partials
 from omescale.ngff.strips import plan_stages, strip_writes
 from omescale.ngff.tasks import missing_blocks, write_all, write_blocks, write_counts
@@ -77,7 +78,7 @@ def _shard_shape(shards: Sequence[int] | int, axes: str, chunks: tuple[int, ...]
 
 
 def storage_layout(
-    plan: PyramidPlan, shards: Sequence[int] | int | None, zarr_format: int,
+    plan: PyramidPlan, shards: Sequence[int] | int | None, zarr_format: ZarrFormat,
     codec: str = DEFAULT_CODEC,
 ) -> list[LevelLayout]:
     """Chunks (from the plan), shards and codec of every level; shards clipped to each level."""
@@ -129,7 +130,7 @@ def open_arrays(
     for k in range(first, len(plan.levels)):
         lv, layout, path = plan.levels[k], layouts[k], paths[k]
         if resume and path in group:
-            array = group[path]
+            array = level_array(group, path, where)
             _check_existing(array, lv.shape, plan.dtype, layout, f"{where}/{path}")
         else:
             array = _create(group, path, lv.shape, plan.dtype, layout, plan.axes)
@@ -180,8 +181,14 @@ def finish(
     name = "omescale-metadata-" + uuid.uuid4().hex
     keys = [key for count in counts for key in flatten(count.__dask_keys__())]
     task = (partial(_finalize, group=group, attrs=dict(attrs), lock=lock, after=after), keys)
-    graph = HighLevelGraph.from_collections(name, {name: task}, dependencies=list(counts))
+    graph = new_layer(name, {name: task}, counts)
     return Delayed(name, graph)
+
+
+def _dask_levels(levels: Sequence[Any]) -> list[da.Array]:
+    """The levels of a dask input (``levels_from_plan`` gives numpy levels for numpy input)."""
+    assert all(isinstance(lv, da.Array) for lv in levels)
+    return list(levels)
 
 
 def _own_aligned_read(src: Any, plan: PyramidPlan, blocks: Sequence[Sequence[int]],
@@ -208,11 +215,11 @@ def pyramid_writes(
     axes = tile_axes(plan, blocks) if own else ()
     if not axes:
         # A resume writes only missing objects: a chained sweep would recompute all before them.
-        levels = levels_from_plan(src, plan, block_shapes=blocks, sweep=not resume)
+        levels = _dask_levels(levels_from_plan(src, plan, block_shapes=blocks, sweep=not resume))
         return write_graph(levels, arrays, resume=resume)
     gate_name = "omescale-gate-" + tokenize(src.name, blocks,
                                             [a.store_path for a in arrays if a is not None])
     level0 = gated_reads(checked_source(src), blocks[0], axes, gate_name)
-    levels = levels_from_plan(level0, plan, block_shapes=blocks, sweep=True)
+    levels = _dask_levels(levels_from_plan(level0, plan, block_shapes=blocks, sweep=True))
     counts = [write_counts(lv, a) for lv, a in zip(levels, arrays, strict=True) if a is not None]
     return [gate_total(counts, axes, gate_name)]

@@ -28,11 +28,13 @@ from omescale.ngff.codecs import DEFAULT_CODEC
 from omescale.ngff.job import storage_layout
 from omescale.ngff.metadata import (
     ImageMetadata,
+    ZarrFormat,
+    attributes,
     label_attributes,
     labels_group_attributes,
     read_image_metadata,
 )
-from omescale.ngff.readers import open_input
+from omescale.ngff.readers import level_array, open_input
 from omescale.ngff.store import (
     LOCK_KEY,
     acquire_lock,
@@ -68,15 +70,16 @@ def _label_axes(image_axes: str | None, ndim: int) -> str | None:
 
 
 def _image_factors(
-    group: zarr.Group, meta: ImageMetadata, axes: str
+    group: zarr.Group, meta: ImageMetadata, axes: str, where: str
 ) -> list[dict[str, int]] | None:
     """Cumulative factors of the image's levels on ``axes`` (``None`` if not integer)."""
-    shapes = [group[p].shape for p in meta.paths]
+    shapes = [level_array(group, p, where).shape for p in meta.paths]
+    image_axes = meta.axes or ""
     out = []
     for shape in shapes[1:]:
         level = {}
         for a in axes:
-            i = meta.axes.index(a)
+            i = image_axes.index(a)
             n0, nk = shapes[0][i], shape[i]
             f = max(1, round(n0 / nk))
             if math.ceil(n0 / f) != nk:
@@ -86,10 +89,10 @@ def _image_factors(
     return out
 
 
-def _register(store: Any, name: str, version: str, zarr_format: int) -> None:
+def _register(store: Any, name: str, version: str, zarr_format: ZarrFormat) -> None:
     """List ``name`` in the ``labels`` group (runs after the label image is complete)."""
     group = zarr.open_group(store, path="labels", mode="a", zarr_format=zarr_format)
-    attrs = dict(group.attrs)
+    attrs = attributes(group)
     names = list((attrs.get("ome", attrs)).get("labels", []))
     if name not in names:
         names.append(name)
@@ -150,12 +153,12 @@ def write_labels(
     except (FileNotFoundError, zarr.errors.NodeNotFoundError,
             zarr.errors.ContainsArrayError) as exc:
         raise InputNotFoundError(f"{where} is not an OME-Zarr image") from exc
-    meta = read_image_metadata(dict(image.attrs), where)
+    meta = read_image_metadata(attributes(image), where)
     src = open_input(labels, storage_options=storage_options)
     if src.data.dtype.kind not in "biu":
         raise UnsupportedDtypeError(f"labels must be integers or bool, not {src.data.dtype}")
     axes = axes or src.axes or _label_axes(meta.axes, src.data.ndim)
-    base = image[meta.paths[0]].shape
+    base = level_array(image, meta.paths[0], where).shape
     if axes and meta.axes and len(axes) == src.data.ndim:
         wanted = tuple(base[meta.axes.index(a)] for a in axes if a in meta.axes)
         found = tuple(n for a, n in zip(axes, src.data.shape, strict=True) if a in meta.axes)
@@ -163,7 +166,7 @@ def write_labels(
             raise InvalidShapeError(f"labels of shape {src.data.shape} (axes {axes!r}) do not "
                                     f"match the image's level 0 {base} (axes {meta.axes!r})")
     if scale_factors is None and axes and meta.axes and set(axes) <= set(meta.axes):
-        scale_factors = _image_factors(image, meta, axes)
+        scale_factors = _image_factors(image, meta, axes, where)
     sizes = meta.physical_sizes
     plan = plan_pyramid(
         src.data.shape, src.data.dtype, axes=axes, scale_factors=scale_factors, method=method,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from omescale.axes import AXIS_TYPES
 from omescale.errors import InputNotFoundError, InvalidAxesError
@@ -18,6 +18,8 @@ __all__ = [
     "AXIS_TYPES",
     "NGFF_KEYS",
     "ImageMetadata",
+    "ZarrFormat",
+    "attributes",
     "axes_metadata",
     "check_units",
     "image_attributes",
@@ -43,6 +45,16 @@ _UNITS = {"space": SPACE_UNITS, "time": TIME_UNITS}
 
 # Attribute keys that belong to NGFF (or to omescale's own bookkeeping), not to the user.
 NGFF_KEYS = frozenset({"ome", "multiscales", "omero", "image-label", "labels", "omescale"})
+
+
+# The zarr formats omescale writes: 2 (NGFF 0.4) and 3 (NGFF 0.5).
+ZarrFormat = Literal[2, 3]
+
+
+def attributes(node: Any) -> dict[str, Any]:
+    """A zarr group's or array's attributes as a plain dict (zarr types them as JSON values,
+    which every NGFF reader here then navigates as dicts and lists)."""
+    return dict(node.attrs)
 
 
 def ngff_version(zarr_format: int) -> str:

@@ -22,10 +22,12 @@ import zarr
 from dask.base import tokenize
 
 from omescale.errors import CorruptInputError, InputNotFoundError, UnsupportedDtypeError
-from omescale.ngff.metadata import read_image_metadata
+from omescale.ngff.metadata import attributes, read_image_metadata
 from omescale.ngff.store import location_of, open_store
 
-__all__ = ["TIFF_SUFFIXES", "InputImage", "checked_source", "from_zarr_array", "open_input"]
+__all__ = [
+    "TIFF_SUFFIXES", "InputImage", "checked_source", "from_zarr_array", "level_array", "open_input",
+]
 
 TIFF_SUFFIXES = (".tif", ".tiff", ".btf", ".tf8", ".tf2")
 
@@ -107,7 +109,7 @@ def _plain_zarr_read(x: da.Array) -> zarr.Array | None:
     """The zarr array ``x`` only reads, chunk for storage object (``da.from_zarr(a)`` as it
     is, not sliced or computed on), else None."""
     array = x.__dask_graph__().get("original-" + x.name)
-    if not isinstance(array, zarr.Array) or len(x.__dask_graph__().layers) != 2:
+    if not isinstance(array, zarr.Array) or len(x.dask.layers) != 2:
         return None
     if x.shape != array.shape or x.dtype != array.dtype:
         return None
@@ -121,11 +123,20 @@ def from_zarr_array(array: zarr.Array, name: str) -> da.Array:
     return _lazy(source)
 
 
+def level_array(group: zarr.Group, path: str, where: str) -> zarr.Array:
+    """The array at ``path`` in an image group; a clear error when it is missing or a group."""
+    try:
+        node = group[path]
+    except KeyError:
+        raise InputNotFoundError(f"{where}/{path} is listed in the metadata but missing") from None
+    if not isinstance(node, zarr.Array):
+        raise InputNotFoundError(f"{where}/{path} is not an array")
+    return node
+
+
 def _from_group(group: zarr.Group, where: str) -> InputImage:
-    meta = read_image_metadata(dict(group.attrs), where)
-    level0 = group[meta.paths[0]]
-    if not isinstance(level0, zarr.Array):
-        raise InputNotFoundError(f"{where}/{meta.paths[0]} is not an array")
+    meta = read_image_metadata(attributes(group), where)
+    level0 = level_array(group, meta.paths[0], where)
     return InputImage(
         data=from_zarr_array(level0, f"{where}/{meta.paths[0]}"),
         name=where,

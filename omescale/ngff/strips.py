@@ -145,7 +145,7 @@ def _proper(plan: PyramidPlan, stage: Stage, k: int, axis: int, m: int) -> Range
 def _windows(plan: PyramidPlan, kernels, stage: Stage, strip: Sequence[int]) -> dict:
     """``windows[k]``: per axis, the range of level ``k`` the strip computes (its own part
     plus the cone later levels of the stage reach into its neighbours)."""
-    windows = {}
+    windows: dict[int, tuple[tuple[int, int], ...]] = {}
     for k in range(stage.last, stage.first - 1, -1):
         win = []
         for a, n in enumerate(plan.levels[k].shape):
@@ -212,8 +212,12 @@ def strip_writes(
         src.name, blocks, [a.store_path for a in arrays if a is not None])
     parts: dict[int, dict[tuple[int, ...], da.Array]] = {}
     for s, stage in enumerate(stages):
-        source = checked_source(src) if s == 0 else checked_source(
-            from_zarr_array(arrays[stage.first], f"level {stage.first}"))
+        if s == 0:
+            source = checked_source(src)
+        else:  # a later stage reads back the level the one before it wrote
+            stored = arrays[stage.first]
+            assert stored is not None, "a later stage starts on a level this job writes"
+            source = checked_source(from_zarr_array(stored, f"level {stage.first}"))
         for strip in stage.strips():
             windows = _windows(plan, kernels, stage, strip)
 

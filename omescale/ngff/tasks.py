@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from typing import Any
 
 import dask.array as da
 import numpy as np
 import zarr
 from dask.base import tokenize
-from dask.highlevelgraph import HighLevelGraph
 
+from omescale.lift.layers import new_layer
 from omescale.lift.regions import chunk_offsets
 from omescale.ngff.store import list_keys
 
@@ -30,7 +31,7 @@ def _store_block(block: np.ndarray, target: zarr.Array, region: tuple[slice, ...
     return np.ones((1,) * block.ndim, dtype=np.int64)
 
 
-def _write_mapped(block: np.ndarray, target: zarr.Array, block_info: dict | None = None):
+def _write_mapped(block: np.ndarray, target: zarr.Array, block_info: Any = None):
     region = tuple(slice(a, b) for a, b in block_info[0]["array-location"])
     return _store_block(block, target, region)
 
@@ -76,7 +77,7 @@ def write_blocks(
     for i, idx in enumerate(blocks):
         region = tuple(slice(o[j], o[j + 1]) for o, j in zip(offsets, idx, strict=True))
         layer[(name, i, *zeros)] = (_store_block, (level.name, *idx), target, region)
-    graph = HighLevelGraph.from_collections(name, layer, dependencies=[level])
+    graph = new_layer(name, layer, [level])
     counts = da.Array(graph, name, chunks=((1,) * len(blocks), *[(1,)] * len(zeros)),
                       dtype=np.int64, meta=np.empty((0,) * level.ndim, dtype=np.int64))
     return counts.sum()

@@ -20,9 +20,9 @@ from typing import Any
 import dask.array as da
 import numpy as np
 from dask.base import tokenize
-from dask.highlevelgraph import HighLevelGraph
 
 from omescale.api import level_kernel
+from omescale.lift.layers import new_layer
 from omescale.methods import Methods
 from omescale.plan import PyramidPlan
 
@@ -83,7 +83,7 @@ def window_reads(
         region = tuple(slice(r.start + s, r.stop + s)
                        for r, s in zip(region, starts, strict=True))
         layer[(name, *idx)] = (read_after, source, region, gate_of(tuple(idx[a] for a in axes)))
-    graph = HighLevelGraph.from_collections(name, layer, dependencies=[])
+    graph = new_layer(name, layer)
     return da.Array(graph, name, chunks=chunks, dtype=source.dtype,
                     meta=np.empty((0,) * len(chunks), dtype=source.dtype))
 
@@ -118,7 +118,7 @@ def gate_steps(
         for idx in itertools.product(*map(range, c.numblocks)):
             keys[step(idx)].append((c.name, *idx))
     layer = {(gate_name, p): (_add, *keys[p]) for p in range(steps)}
-    graph = HighLevelGraph.from_collections(gate_name, layer, dependencies=list(counts))
+    graph = new_layer(gate_name, layer, counts)
     gates = da.Array(graph, gate_name, chunks=((1,) * steps,), dtype=np.int64,
                      meta=np.empty((0,), dtype=np.int64))
     return gates.sum()

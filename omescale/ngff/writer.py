@@ -21,6 +21,8 @@ from omescale.methods import METHOD_SPECS, Methods
 from omescale.ngff.codecs import DEFAULT_CODEC
 from omescale.ngff.job import finish, marker, open_arrays, pyramid_writes, storage_layout
 from omescale.ngff.metadata import (
+    ZarrFormat,
+    attributes,
     check_units,
     image_attributes,
     multiscale_metadata,
@@ -106,7 +108,7 @@ def run_pyramid_job(
 
 
 def open_group(
-    store, zarr_format: int, resume: bool, where: str, path: str = ""
+    store, zarr_format: ZarrFormat, resume: bool, where: str, path: str = ""
 ) -> zarr.Group:
     """The image group: reopened on resume (it must be ours), else created with the marker."""
     try:
@@ -117,7 +119,7 @@ def open_group(
         return zarr.create_group(store, path=path, zarr_format=zarr_format, attributes=marker())
     if not resume:
         raise OutputExistsError(f"output {where} already holds a zarr group")
-    attrs = dict(group.attrs)
+    attrs = attributes(group)
     ome = attrs.get("ome", attrs)
     fn = (ome.get("multiscales") or [{}])[0].get("metadata", {}).get("function", "")
     if "omescale" not in attrs and not str(fn).startswith("omescale"):
@@ -141,7 +143,7 @@ def write_pyramid(
     chunks: Sequence[int] | int | None = None,
     shards: Sequence[int] | int | None = None,
     codec: str = DEFAULT_CODEC,
-    zarr_format: int = 3,
+    zarr_format: ZarrFormat = 3,
     physical_sizes: Mapping[str, float] | None = None,
     units: Mapping[str, str] | None = None,
     overwrite: bool = False,
