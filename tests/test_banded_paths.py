@@ -19,7 +19,13 @@ from omescale.kernels import apply as apply_mod
 from omescale.kernels import level as level_mod
 from omescale.kernels.apply import apply_taps, clip_runs, strided_runs
 from omescale.kernels.axis_ops import AxisOp
-from omescale.kernels.build import gaussian_kernel, resize_kernel, zoom_kernel
+from omescale.kernels.build import (
+    gaussian_kernel,
+    mean_kernel,
+    min_kernel,
+    resize_kernel,
+    zoom_kernel,
+)
 from omescale.kernels.compiled import banded_product, compiled_available, rounded_window_mean
 from omescale.kernels.dtypes import cast_output
 from omescale.kernels.parted import PartedRegion
@@ -112,6 +118,17 @@ def test_strided_runs_cover_every_row_once_with_true_strides(data, rows, width):
     r1 = data.draw(st.integers(r0 + 1, rows))
     clipped = clip_runs(runs, r0, r1)
     assert [r for a, b, _ in clipped for r in range(a, b)] == list(range(r1 - r0))
+
+
+def test_the_mean_kernel_uses_the_compiled_mean_where_it_applies():
+    """local_mean's kernel carries the fused pass; other window reductions do not."""
+    x = np.random.default_rng(4).integers(0, 65535, (4, 10, 12), dtype=np.uint16)
+    kernel = mean_kernel(x.shape, (1, 2, 2), np.uint16)
+    assert kernel.rounded is rounded_window_mean
+    out = [(0, 4), (0, 5), (0, 6)]
+    np.testing.assert_array_equal(kernel(x, (0, 0, 0), out),
+                                  cast_output(window_mean(x, (1, 2, 2)), np.dtype(np.uint16)))
+    assert min_kernel(x.shape, (1, 2, 2), np.uint16).rounded is None
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "uint16", "int8", "int16", "int32", "uint32"])

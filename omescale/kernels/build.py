@@ -14,6 +14,7 @@ import numpy as np
 from omescale.geometry import level_shape
 from omescale.kernels import windows
 from omescale.kernels.axis_ops import AxisOp
+from omescale.kernels.compiled import rounded_window_mean
 from omescale.kernels.level import SeparableKernel, WindowKernel
 
 __all__ = [
@@ -99,15 +100,16 @@ def zoom_kernel(shape: Shape, factors: Shape, dtype, order=None) -> SeparableKer
     return SeparableKernel(((1.0, ops),), np.dtype(dtype))
 
 
-def _window(reducer):
+def _window(reducer, rounded=None):
     def build(shape: Shape, factors: Shape, dtype, order=None) -> WindowKernel:
-        return WindowKernel(reducer, tuple(factors), tuple(shape), np.dtype(dtype))
+        return WindowKernel(reducer, tuple(factors), tuple(shape), np.dtype(dtype), rounded)
 
     build.__doc__ = f"Window reduction with ``{reducer.__name__}``."
     return build
 
 
-mean_kernel = _window(windows.window_mean)
+# Integer 2x2 means also have a compiled pass that reduces and rounds at once.
+mean_kernel = _window(windows.window_mean, rounded_window_mean)
 min_kernel = _window(windows.window_min)
 max_kernel = _window(windows.window_max)
 median_kernel = _window(windows.window_median)

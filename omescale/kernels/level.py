@@ -16,11 +16,10 @@ import numpy as np
 
 from omescale.kernels.apply import apply_taps, clip_runs, prefilter_spline, strided_runs
 from omescale.kernels.axis_ops import AxisOp
-from omescale.kernels.compiled import last_two_pass, rounded_window_mean
+from omescale.kernels.compiled import last_two_pass
 from omescale.kernels.dtypes import cast_output
 from omescale.kernels.parted import PartedRegion
 from omescale.kernels.taps import Taps
-from omescale.kernels.windows import window_mean
 
 __all__ = ["SeparableKernel", "WindowKernel"]
 
@@ -261,6 +260,9 @@ class WindowKernel:
     factors: tuple[int, ...]
     shape_in: tuple[int, ...]
     out_dtype: np.dtype
+    # Optional fused reduce-and-cast for input already in the output dtype: (x, factors, out)
+    # -> the same values as the reducer then cast_output, or None where it does not apply.
+    rounded: Callable[..., np.ndarray | None] | None = None
 
     def reach(self, axis: int, o0: int, o1: int) -> Range:
         f = self.factors[axis]
@@ -293,9 +295,8 @@ class WindowKernel:
     def _reduce(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """The reduction of ``x`` (window-aligned) in the output dtype, written into ``out``
         when given (a slice of a block: the means need no second copy)."""
-        if self.reducer is window_mean and x.dtype == self.out_dtype:
-            # Integer 2x2 means in one compiled pass; the same values as the path below.
-            fast = rounded_window_mean(x, self.factors, out)
+        if self.rounded is not None and x.dtype == self.out_dtype:
+            fast = self.rounded(x, self.factors, out)
             if fast is not None:
                 return fast
         reduced = cast_output(self.reducer(x, self.factors), self.out_dtype)
