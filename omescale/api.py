@@ -13,7 +13,7 @@ from omescale.lift import lift_kernel, output_chunks
 from omescale.methods import METHOD_SPECS, Methods, output_dtype, to_method
 from omescale.validate import check_factors, check_order, check_shape
 
-__all__ = ["as_array", "downsample", "level_kernel"]
+__all__ = ["apply_kernel", "as_array", "downsample", "level_kernel"]
 
 
 def level_kernel(
@@ -22,6 +22,18 @@ def level_kernel(
 ) -> Any:
     """The kernel computing one level of ``method`` from an input of ``shape``."""
     return METHOD_SPECS[method].kernel(tuple(shape), tuple(factors), dtype, order)
+
+
+def apply_kernel(
+    image: np.ndarray | da.Array, kernel: Any, out_shape: Sequence[int], factors: Sequence[int],
+    dtype: np.dtype, *, name: str, chunks: Sequence[int] | None = None,
+) -> np.ndarray | da.Array:
+    """``kernel`` over the whole of ``image``: at once for numpy, one task per output block
+    for dask (blocks of ``chunks``, default the input's chunks over ``factors``)."""
+    if isinstance(image, np.ndarray):
+        return kernel(image, (0,) * image.ndim, tuple((0, m) for m in out_shape))
+    out_chunks = output_chunks(image.chunks, out_shape, factors, chunks)
+    return lift_kernel(image, kernel, tuple(out_shape), out_chunks, dtype, name=name)
 
 
 def as_array(image: Any) -> np.ndarray | da.Array:
@@ -87,7 +99,4 @@ def downsample(
     dtype = output_dtype(method, image.dtype)
     out_shape = level_shape(shape, factors)
     kernel = level_kernel(method, shape, factors, dtype, order)
-    if isinstance(image, np.ndarray):
-        return kernel(image, (0,) * image.ndim, tuple((0, m) for m in out_shape))
-    out_chunks = output_chunks(image.chunks, out_shape, factors, chunks)
-    return lift_kernel(image, kernel, out_shape, out_chunks, dtype, name=f"{method.value}")
+    return apply_kernel(image, kernel, out_shape, factors, dtype, name=method.value, chunks=chunks)

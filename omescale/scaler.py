@@ -29,7 +29,7 @@ import numpy as np
 import zarr
 
 import omescale
-from omescale.api import as_array
+from omescale.api import apply_kernel, as_array
 from omescale.axes import infer_axes
 from omescale.errors import (
     InvalidFactorsError,
@@ -40,10 +40,8 @@ from omescale.errors import (
     OutputExistsError,
 )
 from omescale.geometry import step_transform
-from omescale.kernels.axis_ops import AxisOp
+from omescale.kernels.build import floor_resize_kernel
 from omescale.kernels.dtypes import cast_output
-from omescale.kernels.level import SeparableKernel
-from omescale.lift import lift_kernel, output_chunks
 from omescale.methods import Methods, output_dtype
 from omescale.ngff.codecs import DEFAULT_CODEC, compressors
 from omescale.ngff.metadata import (
@@ -89,7 +87,7 @@ _METHODS: dict[str, tuple[Methods, str, str]] = {
 
 
 def _floor_kernel(shape: tuple[int, ...], downscale: int, order: int,
-                  dtype: np.dtype) -> tuple[SeparableKernel, tuple[int, ...]]:
+                  dtype: np.dtype) -> tuple[Any, tuple[int, ...]]:
     """skimage ``resize`` to ``floor(N / downscale)`` on the last two axes, no anti-aliasing."""
     out = (*shape[:-2], *(n // downscale for n in shape[-2:]))
     for axis, (n, m) in enumerate(zip(shape, out, strict=True)):
@@ -98,11 +96,7 @@ def _floor_kernel(shape: tuple[int, ...], downscale: int, order: int,
                 f"downscale {downscale} of axis {axis} ({n} pixels) leaves no pixel; "
                 "lower max_layer or downscale"
             )
-    ops = tuple(
-        AxisOp(n, m, order=order, interp_mode="mirror") if m != n else None
-        for n, m in zip(shape, out, strict=True)
-    )
-    return SeparableKernel(((1.0, ops),), np.dtype(dtype)), out
+    return floor_resize_kernel(shape, out, order, dtype), out
 
 
 def _clip_cast(values: np.ndarray, lo: Any, hi: Any, dtype: np.dtype) -> np.ndarray:
@@ -329,13 +323,10 @@ class Scaler:
             raise InvalidMethodError(f"order must be an integer from 0 to 5, got {o!r}")
         return int(o)
 
-    def _lift(self, x: Array, kernel: SeparableKernel, out_shape: tuple[int, ...],
+    def _lift(self, x: Array, kernel: Any, out_shape: tuple[int, ...],
               dtype: np.dtype, name: str) -> Array:
-        if isinstance(x, np.ndarray):
-            return kernel(x, (0,) * x.ndim, tuple((0, m) for m in out_shape))
         factors = (*(1,) * (x.ndim - 2), self._factor(), self._factor())
-        chunks = output_chunks(x.chunks, out_shape, factors)
-        return lift_kernel(x, kernel, out_shape, chunks, dtype, name=name)
+        return apply_kernel(x, kernel, out_shape, factors, dtype, name=name)
 
     def _ceil_pyramid(self, base: Any, method: Methods, *, stop_when_unchanged: bool,
                       chunks: tuple[int, ...] | None = None) -> list[Array]:

@@ -19,6 +19,7 @@ from omescale.kernels.level import SeparableKernel, WindowKernel
 
 __all__ = [
     "bandpass_kernel",
+    "floor_resize_kernel",
     "gaussian_kernel",
     "laplacian_kernel",
     "max_kernel",
@@ -114,3 +115,13 @@ min_kernel = _window(windows.window_min)
 max_kernel = _window(windows.window_max)
 median_kernel = _window(windows.window_median)
 mode_kernel = _window(windows.window_mode)
+
+
+def floor_resize_kernel(shape: Shape, out_shape: Shape, order: int, dtype) -> SeparableKernel:
+    """skimage ``resize(order=order, anti_aliasing=False)`` from ``shape`` to ``out_shape``
+    (ome-zarr-py's ``Scaler.resize_image`` and ``nearest``: ``floor(N / downscale)``)."""
+    ops = tuple(
+        AxisOp(n, m, order=order, interp_mode="mirror") if m != n else None
+        for n, m in zip(shape, out_shape, strict=True)
+    )
+    return SeparableKernel(((1.0, ops),), np.dtype(dtype))
