@@ -28,7 +28,8 @@ def _as_factor(value: object, axis: int) -> int:
         raise InvalidFactorsError(f"factor {value!r} on axis {axis} is not an integer")
     if not float(value).is_integer():
         raise InvalidFactorsError(f"factor {value!r} on axis {axis} is not an integer")
-    factor = int(float(value))
+    # Integers exactly (a float round trip would round very large ones); integral floats.
+    factor = int(value) if isinstance(value, numbers.Integral) else int(float(value))
     if factor < 1:
         raise InvalidFactorsError(f"factor {factor} on axis {axis} must be >= 1")
     return factor
