@@ -22,6 +22,7 @@ import zarr
 from dask.base import tokenize
 
 from omescale.errors import CorruptInputError, InputNotFoundError, UnsupportedDtypeError
+from omescale.ngff.chunk_io import chunk_codec, chunk_index, read_chunk
 from omescale.ngff.metadata import attributes, read_image_metadata
 from omescale.ngff.store import location_of, open_store
 
@@ -59,7 +60,13 @@ class _CheckedSource:
 
     def __getitem__(self, region: tuple[slice, ...]) -> np.ndarray:
         try:
-            return np.asarray(self.opener()[region])
+            array = self.opener()
+            if isinstance(array, zarr.Array):
+                codec = chunk_codec(array)
+                index = None if codec is None else chunk_index(region, codec.chunks, self.shape)
+                if codec is not None and index is not None:
+                    return read_chunk(array, codec, index)
+            return np.asarray(array[region])
         except Exception as exc:
             chunk = tuple(s.start // c for s, c in zip(region, self.chunks, strict=True))
             bounds = ", ".join(f"{s.start}:{s.stop}" for s in region)

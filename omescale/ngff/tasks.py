@@ -20,6 +20,7 @@ from dask.base import tokenize
 
 from omescale.lift.layers import new_layer
 from omescale.lift.regions import chunk_offsets
+from omescale.ngff.chunk_io import chunk_codec, chunk_index, write_chunk
 from omescale.ngff.store import list_keys
 
 __all__ = ["block_keys", "missing_blocks", "write_all", "write_blocks", "write_counts"]
@@ -27,7 +28,12 @@ __all__ = ["block_keys", "missing_blocks", "write_all", "write_blocks", "write_c
 
 def _store_block(block: np.ndarray, target: zarr.Array, region: tuple[slice, ...]) -> np.ndarray:
     """Write one block to its region; return a one-element count."""
-    target[region] = block
+    codec = chunk_codec(target)
+    index = None if codec is None else chunk_index(region, codec.chunks, target.shape)
+    if codec is not None and index is not None and block.dtype == codec.dtype:
+        write_chunk(target, codec, index, block)
+    else:
+        target[region] = block
     return np.ones((1,) * block.ndim, dtype=np.int64)
 
 

@@ -1,0 +1,215 @@
+"""Direct chunk I/O stores the bytes zarr stores and reads what zarr reads.
+
+Each test writes the same data once through zarr (``array[region] = block``) and once through
+``write_chunk`` into a second array with the same metadata, then compares the stores byte for
+byte, and reads every chunk back with both.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numcodecs
+import numpy as np
+import pytest
+import zarr
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from zarr.codecs import BloscCodec, BytesCodec, GzipCodec, TransposeCodec, ZstdCodec
+from zarr.storage import LocalStore, MemoryStore
+
+from omescale.ngff.chunk_io import chunk_codec, chunk_index, read_chunk, write_chunk
+from omescale.ngff.codecs import CODEC_NAMES, compressors
+
+DTYPES = ["uint8", "uint16", "int32", "float32", "float64", "bool"]
+
+
+def _grid(shape, chunks):
+    return itertools.product(*(range(-(-n // c)) for n, c in zip(shape, chunks, strict=True)))
+
+
+def _region(index, chunks, shape):
+    return tuple(slice(i * c, min((i + 1) * c, n))
+                 for i, c, n in zip(index, chunks, shape, strict=True))
+
+
+def _data(shape, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 200, size=shape)
+    values[..., :1] = 0  # some zero runs, as in real images
+    return values.astype(dtype)
+
+
+def _pair(store_a, store_b, path, **kwargs):
+    """Two arrays with the same metadata, at ``path`` inside a group of each store."""
+    zarr_format = kwargs.pop("zarr_format")
+    return [zarr.open_group(s, mode="w", zarr_format=zarr_format).create_array(path, **kwargs)
+            for s in (store_a, store_b)]
+
+
+def _stored(store) -> dict[str, bytes]:
+    from zarr.core.buffer import default_buffer_prototype
+    from zarr.core.sync import sync
+
+    async def items():
+        return {k: (await store.get(k, prototype=default_buffer_prototype())).to_bytes()
+                async for k in store.list() if "zarr.json" not in k and not k.endswith(
+                    (".zarray", ".zattrs", ".zgroup"))}
+    return sync(items())
+
+
+def _write_both(by_zarr, direct, data):
+    codec = chunk_codec(direct)
+    assert codec is not None
+    for index in _grid(data.shape, codec.chunks):
+        region = _region(index, codec.chunks, data.shape)
+        by_zarr[region] = data[region]
+        write_chunk(direct, codec, index, data[region])
+    return codec
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+@pytest.mark.parametrize("codec_name", CODEC_NAMES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_same_bytes_as_zarr_for_every_codec(tmp_path, zarr_format, codec_name, dtype):
+    shape, chunks = (5, 37, 50), (2, 16, 24)  # edge chunks on every axis
+    data = _data(shape, dtype)
+    by_zarr, direct = _pair(LocalStore(tmp_path / "a"), LocalStore(tmp_path / "b"), "0",
+                            shape=shape, chunks=chunks, dtype=dtype, zarr_format=zarr_format,
+                            compressors=compressors(codec_name, zarr_format, np.dtype(dtype)))
+    codec = _write_both(by_zarr, direct, data)
+    assert _stored(by_zarr.store) == _stored(direct.store)
+    np.testing.assert_array_equal(direct[...], data)
+    for index in _grid(shape, chunks):
+        chunk = read_chunk(by_zarr, codec, index)
+        assert chunk.flags.writeable and chunk.flags.c_contiguous
+        np.testing.assert_array_equal(chunk, data[_region(index, chunks, shape)])
+
+
+@pytest.mark.parametrize("compressor", [
+    ZstdCodec(level=1, checksum=True), GzipCodec(level=4),
+    BloscCodec(cname="zstd", clevel=2, shuffle="bitshuffle", typesize=2),
+    BloscCodec(cname="lz4", clevel=5, shuffle="noshuffle", typesize=2, blocksize=4096),
+])
+def test_same_bytes_for_other_format3_compressors(compressor):
+    shape, chunks = (30, 41), (16, 16)
+    data = _data(shape, "uint16", seed=1)
+    by_zarr, direct = _pair(MemoryStore(), MemoryStore(), "a/b", shape=shape, chunks=chunks,
+                            dtype="uint16", zarr_format=3, compressors=compressor)
+    _write_both(by_zarr, direct, data)
+    assert _stored(by_zarr.store) == _stored(direct.store)
+
+
+@pytest.mark.parametrize("compressor", [numcodecs.GZip(level=3), numcodecs.Zlib(level=2),
+                                        numcodecs.Blosc(cname="zstd", shuffle=2)])
+def test_same_bytes_for_other_format2_compressors(compressor):
+    shape, chunks = (30, 41), (16, 16)
+    data = _data(shape, "int16", seed=2)
+    by_zarr, direct = _pair(MemoryStore(), MemoryStore(), "0", shape=shape, chunks=chunks,
+                            dtype="int16", zarr_format=2, compressors=compressor)
+    _write_both(by_zarr, direct, data)
+    assert _stored(by_zarr.store) == _stored(direct.store)
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_fill_value_chunks_are_not_stored_and_read_back_as_fill(zarr_format):
+    shape, chunks = (20, 20), (8, 8)
+    data = np.full(shape, 7, np.uint16)
+    data[:8, :8] = np.arange(64).reshape(8, 8)
+    by_zarr, direct = _pair(MemoryStore(), MemoryStore(), "0", shape=shape, chunks=chunks,
+                            dtype="uint16", zarr_format=zarr_format, fill_value=7)
+    codec = _write_both(by_zarr, direct, data)
+    assert _stored(by_zarr.store) == _stored(direct.store)
+    assert len(_stored(direct.store)) == 1
+    # A chunk that becomes all fill value is deleted, as zarr does.
+    write_chunk(direct, codec, (0, 0), np.full((8, 8), 7, np.uint16))
+    assert _stored(direct.store) == {}
+    for index in _grid(shape, chunks):
+        region = _region(index, chunks, shape)
+        expected = np.full(tuple(r.stop - r.start for r in region), 7, np.uint16)
+        np.testing.assert_array_equal(read_chunk(direct, codec, index), expected)
+
+
+def test_nan_fill_value_float_chunks():
+    by_zarr, direct = _pair(MemoryStore(), MemoryStore(), "0", shape=(4, 4), chunks=(2, 2),
+                            dtype="float32", zarr_format=3, fill_value=float("nan"))
+    data = np.full((4, 4), np.nan, np.float32)
+    data[0, 0] = 1.5
+    _write_both(by_zarr, direct, data)
+    assert _stored(by_zarr.store) == _stored(direct.store)
+    assert len(_stored(direct.store)) == 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_round_trip_on_random_shapes_and_chunkings(data):
+    ndim = data.draw(st.integers(1, 3))
+    shape = tuple(data.draw(st.lists(st.integers(1, 13), min_size=ndim, max_size=ndim)))
+    chunks = tuple(data.draw(st.integers(1, n + 2)) for n in shape)
+    zarr_format = data.draw(st.sampled_from([2, 3]))
+    codec_name = data.draw(st.sampled_from(CODEC_NAMES))
+    values = _data(shape, "uint16", seed=data.draw(st.integers(0, 9)))
+    by_zarr, direct = _pair(MemoryStore(), MemoryStore(), "0", shape=shape, chunks=chunks,
+                            dtype="uint16", zarr_format=zarr_format,
+                            compressors=compressors(codec_name, zarr_format, np.dtype("u2")))
+    codec = _write_both(by_zarr, direct, values)
+    assert _stored(by_zarr.store) == _stored(direct.store)
+    for index in _grid(shape, chunks):
+        np.testing.assert_array_equal(read_chunk(by_zarr, codec, index),
+                                      values[_region(index, chunks, shape)])
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"zarr_format": 3, "shards": (8, 8)},
+    {"zarr_format": 3, "filters": [TransposeCodec(order=(1, 0))]},
+    {"zarr_format": 3, "serializer": BytesCodec(endian="big")},
+    {"zarr_format": 2, "filters": [numcodecs.Delta(dtype="u2")]},
+    {"zarr_format": 2, "order": "F"},
+])
+def test_other_layouts_go_through_zarr(kwargs):
+    array = zarr.create_array(MemoryStore(), shape=(16, 16), chunks=(4, 4), dtype="uint16",
+                              **kwargs)
+    assert chunk_codec(array) is None
+
+
+def test_big_endian_format2_goes_through_zarr():
+    array = zarr.create_array(MemoryStore(), shape=(4,), chunks=(2,), dtype=">u2", zarr_format=2)
+    assert chunk_codec(array) is None
+
+
+def test_corrupt_chunks_raise():
+    array = zarr.create_array(MemoryStore(), shape=(8, 8), chunks=(8, 8), dtype="uint16",
+                              zarr_format=3, compressors=compressors("blosc-lz4", 3, np.uint16))
+    codec = chunk_codec(array)
+    write_chunk(array, codec, (0, 0), _data((8, 8), "uint16"))
+    from zarr.core.buffer import default_buffer_prototype
+    from zarr.core.sync import sync
+    frame = sync(array.store.get("c/0/0", prototype=default_buffer_prototype())).to_bytes()
+    for bad in (frame[:-3], frame[:10], b"", frame[:4] + (10).to_bytes(4, "little") + frame[8:]):
+        sync(array.store.set("c/0/0", default_buffer_prototype().buffer.from_bytes(bad)))
+        with pytest.raises(ValueError, match="blosc frame"):
+            read_chunk(array, codec, (0, 0))
+
+
+def test_wrong_size_uncompressed_chunk_raises():
+    array = zarr.create_array(MemoryStore(), shape=(8,), chunks=(8,), dtype="uint16",
+                              zarr_format=2, compressors=None)
+    codec = chunk_codec(array)
+    from zarr.core.buffer import default_buffer_prototype
+    from zarr.core.sync import sync
+    sync(array.store.set("0", default_buffer_prototype().buffer.from_bytes(b"\0" * 15)))
+    with pytest.raises(ValueError, match="decodes to 15 bytes"):
+        read_chunk(array, codec, (0,))
+
+
+@pytest.mark.parametrize(("region", "expected"), [
+    ((slice(0, 4), slice(4, 8)), (0, 1)),
+    ((slice(8, 10), slice(8, 10)), (2, 2)),       # cut at the array's end
+    ((slice(8, None), slice(8, 10)), (2, 2)),
+    ((slice(0, 3), slice(0, 4)), None),           # part of a chunk
+    ((slice(0, 8), slice(0, 4)), None),           # two chunks
+    ((slice(2, 6), slice(0, 4)), None),           # across a border
+    ((slice(0, 4, 2), slice(0, 4)), None),        # strided
+])
+def test_chunk_index(region, expected):
+    assert chunk_index(region, (4, 4), (10, 10)) == expected
