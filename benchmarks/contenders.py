@@ -6,7 +6,8 @@ threaded scheduler. A contender function returns the seconds spent on the work i
 starts after imports and before the input is opened, and stops once the last byte and the
 metadata are written.
 
-Names: ``floor_a``, ``floor_b``, ``floor_inplace`` (method-independent), ``omescale``,
+Names: ``floor_a``, ``floor_b``, ``floor_inplace``, ``floor_b_direct``,
+``floor_inplace_direct`` (method-independent), ``omescale``,
 ``omescale_inplace``, ``ome-zarr``, ``ngff-zarr`` (each with a method).
 """
 
@@ -16,7 +17,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.floors import floor_a, floor_b, floor_inplace
+from benchmarks.floors import (
+    floor_a,
+    floor_b,
+    floor_b_direct,
+    floor_inplace,
+    floor_inplace_direct,
+)
 from benchmarks.job import Job
 from benchmarks.ours import omescale_inplace, omescale_write
 from benchmarks.peers import ngff_zarr_write, ome_zarr_write
@@ -27,6 +34,8 @@ CONTENDERS: dict[str, Callable[[Job], float]] = {
     "floor_a": floor_a,
     "floor_b": floor_b,
     "floor_inplace": floor_inplace,
+    "floor_b_direct": floor_b_direct,
+    "floor_inplace_direct": floor_inplace_direct,
     "omescale": omescale_write,
     "omescale_inplace": omescale_inplace,
     "ome-zarr": ome_zarr_write,

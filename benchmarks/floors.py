@@ -2,6 +2,11 @@
 
 (a) copy level 0; (b) the whole pyramid with levels made by plain striding ``[..., ::2, ::2]``,
 all levels in one ``da.store`` call; in place: (b) without rewriting level 0.
+
+``floor_b_direct`` and ``floor_inplace_direct`` are (b) and in place with the chunk I/O omescale
+itself uses (``omescale.ngff.chunk_io``: each chunk decoded into or encoded from its block by
+numcodecs, skipping zarr-python's per-chunk pipeline). The targets are set against the plain
+zarr floors; these two say how much of omescale's time is downsampling rather than I/O.
 """
 
 from __future__ import annotations
@@ -11,14 +16,16 @@ from typing import Any
 
 from benchmarks.job import Job, axes_of, level_chunks, open_base
 
-__all__ = ["floor_a", "floor_b", "floor_inplace"]
+__all__ = ["floor_a", "floor_b", "floor_b_direct", "floor_inplace", "floor_inplace_direct"]
 
 
-def _strided_levels(base: Any, levels: int) -> list[Any]:
+def _strided_levels(base: Any, levels: int, direct: bool = False) -> list[Any]:
     """Level k+1 = level k[..., ::2, ::2], rechunked to the storage chunks (one writer each)."""
     import dask.array as da
 
-    x = da.from_zarr(base)
+    from omescale.ngff.readers import from_zarr_array
+
+    x = from_zarr_array(base, "base") if direct else da.from_zarr(base)
     out = [x]
     for _ in range(1, levels):
         x = x[..., ::2, ::2]
@@ -27,12 +34,16 @@ def _strided_levels(base: Any, levels: int) -> list[Any]:
     return out
 
 
-def _store_levels(job: Job, base: Any, arrays: list[Any], first: int) -> None:
-    """Write ``arrays`` as levels ``first..`` of a fresh group, in one ``da.store`` call."""
+def _store_levels(job: Job, base: Any, arrays: list[Any], first: int,
+                  direct: bool = False) -> None:
+    """Write ``arrays`` as levels ``first..`` of a fresh group, in one ``da.store`` call (or
+    one compute of omescale's write tasks, ``direct``)."""
+    import dask
     import dask.array as da
     import zarr
 
     from benchmarks.codecs import compressors
+    from omescale.ngff.tasks import write_all
 
     group = zarr.open_group(job.output, mode="w", zarr_format=3)
     targets = [
@@ -42,7 +53,10 @@ def _store_levels(job: Job, base: Any, arrays: list[Any], first: int) -> None:
                            dimension_names=list(axes_of(base)))
         for k, a in enumerate(arrays)
     ]
-    da.store(arrays, targets, lock=False)
+    if direct:
+        dask.compute(*[write_all(a, t) for a, t in zip(arrays, targets, strict=True)])
+    else:
+        da.store(arrays, targets, lock=False)
 
 
 def floor_a(job: Job) -> float:
@@ -66,4 +80,20 @@ def floor_inplace(job: Job) -> float:
     t0 = time.perf_counter()
     base = open_base(job)
     _store_levels(job, base, _strided_levels(base, job.levels)[1:], 1)
+    return time.perf_counter() - t0
+
+
+def floor_b_direct(job: Job) -> float:
+    """Floor (b) with omescale's chunk I/O instead of zarr's."""
+    t0 = time.perf_counter()
+    base = open_base(job)
+    _store_levels(job, base, _strided_levels(base, job.levels, True), 0, True)
+    return time.perf_counter() - t0
+
+
+def floor_inplace_direct(job: Job) -> float:
+    """The in-place floor with omescale's chunk I/O instead of zarr's."""
+    t0 = time.perf_counter()
+    base = open_base(job)
+    _store_levels(job, base, _strided_levels(base, job.levels, True)[1:], 1, True)
     return time.perf_counter() - t0

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 __all__ = ["FAMILIES", "FLOORS", "PEERS", "Run", "plan_runs"]
 
 FAMILIES = ("local_mean", "nearest", "resize", "gaussian")
-FLOORS = ("floor_a", "floor_b", "floor_inplace")
+FLOORS = ("floor_a", "floor_b", "floor_inplace", "floor_b_direct", "floor_inplace_direct")
 
 #: peer -> family -> the peer's method names in that family (first = the headline one).
 PEERS: dict[str, dict[str, tuple[str, ...]]] = {

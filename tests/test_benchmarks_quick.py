@@ -16,7 +16,7 @@ pytest.importorskip("psutil")
 
 
 def _contenders() -> str:
-    names = ["floor_a", "floor_b", "omescale", "omescale_inplace"]
+    names = ["floor_a", "floor_b", "floor_b_direct", "omescale", "omescale_inplace"]
     # Peers run only where installed (the bench extra, Python >= 3.12); a peer that imports
     # but fails is reported in its row, which this test accepts.
     names += [peer for peer, module in (("ome-zarr", "ome_zarr"), ("ngff-zarr", "ngff_zarr"))
@@ -36,7 +36,7 @@ def test_quick_benchmark_runs(tmp_path: Path) -> None:
     (workload,) = result["workloads"]
     assert workload["shape"] == [16, 256, 256]
     rows = {r["label"]: r for r in workload["rows"]}
-    for label in ("floor_a", "floor_b", "omescale:local_mean"):
+    for label in ("floor_a", "floor_b", "floor_b_direct", "omescale:local_mean"):
         assert rows[label]["error"] is None, rows[label]["error"]
         assert rows[label]["seconds"] > 0 and rows[label]["peak_rss"] > 0
         assert rows[label]["bytes_written"] > 0
