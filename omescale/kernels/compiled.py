@@ -21,6 +21,7 @@ __all__ = [
     "compiled_available",
     "rounded_window_mean",
     "last_two_pass",
+    "MAX_PARTS",
 ]
 
 # Dtypes the compiled path reads directly; anything else takes the NumPy path.
@@ -251,6 +252,11 @@ def rounded_window_mean(x: np.ndarray, factors: tuple[int, ...],
     return out
 
 
+# Parts of a region the two-axis pass reads in place, as a fixed-length tuple (padded with
+# empty arrays): one signature per dtype, compiled once and cached on disk. A numba typed list
+# would cost ~0.4 s of compiling in every new process (its methods are not cached).
+MAX_PARTS = 16
+
 # Output dtypes the fused two-axis pass writes (integers are rounded and clipped in the pass).
 _OUT_DTYPES = frozenset(np.dtype(t) for t in (
     np.uint8, np.uint16, np.uint32, np.int8, np.int16, np.int32, np.float32, np.float64,
@@ -292,20 +298,23 @@ def last_two_pass(y_taps, x_taps, x_runs, starts: tuple[int, int], in_dtype: np.
     integer = out_dtype.kind in "iu"
     lo, hi = (float(np.iinfo(out_dtype).min), float(np.iinfo(out_dtype).max)) if integer \
         else (0.0, 0.0)
-    part_type = _part_type(np.dtype(in_dtype))
+    padding = _read_only(np.empty(0, dtype=in_dtype))
 
     def run(parts, row_cuts, col_cuts, out: np.ndarray) -> None:
-        held = _typed_list(part_type)
-        strides = np.empty((len(parts), 2), dtype=np.int64)
+        if len(parts) > MAX_PARTS:
+            raise ValueError(f"{len(parts)} parts; join them first (at most {MAX_PARTS})")
+        held = [padding] * MAX_PARTS
+        strides = np.zeros((MAX_PARTS, 2), dtype=np.int64)
         for k, part in enumerate(parts):
             flat, strides[k] = _flat_rows(part)
-            held.append(flat)
+            held[k] = _read_only(flat)
         row_cuts = np.asarray(row_cuts, dtype=np.int64)
         sizes = np.diff(row_cuts)
         row_part = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
         row_local = np.arange(row_cuts[-1], dtype=np.int64) - np.repeat(row_cuts[:-1], sizes)
-        compiled(held, strides, row_part, row_local, np.asarray(col_cuts, dtype=np.int64),
-                 y_index, y_weight, x_index, x_weight, runs, out, lo, hi, integer)
+        compiled(tuple(held), strides, row_part, row_local,
+                 np.asarray(col_cuts, dtype=np.int64), y_index, y_weight, x_index, x_weight,
+                 runs, out, lo, hi, integer)
 
     return run
 
@@ -321,14 +330,9 @@ def _flat_rows(part: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
     return flat, (part.strides[0] // size, part.strides[1] // size)
 
 
-def _part_type(dtype: np.dtype):
-    from numba import from_dtype, types
-
-    # Read-only: dask may hand over read-only blocks (e.g. deserialized on a worker).
-    return types.Array(from_dtype(dtype), 1, "C", readonly=True)
-
-
-def _typed_list(item_type):
-    from numba.typed import List
-
-    return List.empty_list(item_type)
+def _read_only(flat: np.ndarray) -> np.ndarray:
+    """A read-only view of ``flat``: the parts tuple holds one array type (dask may hand over
+    read-only blocks, e.g. deserialized on a worker), so one compiled signature per dtype."""
+    view = flat.view()
+    view.flags.writeable = False
+    return view

@@ -16,7 +16,7 @@ import numpy as np
 
 from omescale.kernels.apply import apply_taps, clip_runs, prefilter_spline, strided_runs
 from omescale.kernels.axis_ops import AxisOp
-from omescale.kernels.compiled import last_two_pass
+from omescale.kernels.compiled import MAX_PARTS, last_two_pass
 from omescale.kernels.dtypes import cast_output
 from omescale.kernels.parted import PartedRegion
 from omescale.kernels.taps import Taps
@@ -125,13 +125,15 @@ def _planes(view: np.ndarray) -> np.ndarray:
 def _part_grid(region, lead: tuple[slice, ...]) -> tuple[list, list[int], list[int]]:
     """``region`` (its ``lead`` planes) as a row-major grid of 3-D parts with the row and
     column cuts between them: the parts of a ``PartedRegion`` when they tile the last two
-    axes and each holds every plane, else the region copied together as one part."""
+    axes and each holds every plane (at most ``MAX_PARTS``), else the region copied together
+    as one part."""
     if isinstance(region, PartedRegion):
         rows = sorted({t[-2].start for t in region.targets} | {region.shape[-2]})
         cols = sorted({t[-1].start for t in region.targets} | {region.shape[-1]})
         cells = {(t[-2].start, t[-1].start): (v, t)
                  for v, t in zip(region.views, region.targets, strict=True)}
-        tiled = len(cells) == len(region.targets) == (len(rows) - 1) * (len(cols) - 1) and all(
+        count = (len(rows) - 1) * (len(cols) - 1)
+        tiled = len(cells) == len(region.targets) == count <= MAX_PARTS and all(
             t[:-2] == tuple(slice(0, n) for n in region.shape[:-2]) for t in region.targets)
         if tiled:
             return ([_planes(cells[r, c][0][lead]) for r in rows[:-1] for c in cols[:-1]],
