@@ -10,6 +10,8 @@ history and ``--benchmark-compare`` to diff against it). These are never part of
 * ``test_reference``: the scikit-image call each method reproduces, on the same array, for scale.
 * ``test_block_task``: one output block computed from its region of a larger image (the halo
   and global-coordinate bookkeeping a task pays on top of the kernel).
+* ``test_chunk_read`` / ``test_chunk_write``: one 16x512x512 uint16 blosc-lz4 chunk read or
+  written on a local store, by omescale's direct chunk I/O and by zarr (``array[region]``).
 * ``test_graph_build``: building the lazy pyramid of a virtual 1 TiB volume (planning must
   stay O(output chunks) and take seconds at most).
 """
@@ -114,3 +116,45 @@ def test_graph_build(benchmark, method: str) -> None:
     benchmark.group = "graph build, 1 TiB virtual volume"
     tasks = benchmark.pedantic(build, rounds=3, iterations=1)
     assert tasks > 0
+
+
+@pytest.fixture(scope="module")
+def stored_chunk(tmp_path_factory, chunk: np.ndarray):
+    """A zarr array of one stored chunk (format 3, blosc-lz4 with shuffle, omescale's default)."""
+    import zarr
+
+    from omescale.ngff.codecs import compressors
+
+    array = zarr.create_array(tmp_path_factory.mktemp("chunk") / "a.zarr", shape=chunk.shape,
+                              chunks=chunk.shape, dtype=chunk.dtype,
+                              compressors=compressors("blosc-lz4", 3, chunk.dtype))
+    array[...] = chunk
+    return array
+
+
+@pytest.mark.parametrize("path", ["direct", "zarr"])
+def test_chunk_read(benchmark, stored_chunk, chunk: np.ndarray, path: str) -> None:
+    from omescale.ngff.chunk_io import chunk_codec, read_chunk
+
+    benchmark.group = "read one 16x512x512 uint16 blosc-lz4 chunk"
+    codec = chunk_codec(stored_chunk)
+    read = (lambda: read_chunk(stored_chunk, codec, (0, 0, 0))) if path == "direct" else (
+        lambda: stored_chunk[...])
+    np.testing.assert_array_equal(benchmark(read), chunk)
+
+
+@pytest.mark.parametrize("path", ["direct", "zarr"])
+def test_chunk_write(benchmark, stored_chunk, chunk: np.ndarray, path: str) -> None:
+    from omescale.ngff.chunk_io import chunk_codec, write_chunk
+
+    benchmark.group = "write one 16x512x512 uint16 blosc-lz4 chunk"
+    codec = chunk_codec(stored_chunk)
+
+    def write() -> None:
+        if path == "direct":
+            write_chunk(stored_chunk, codec, (0, 0, 0), chunk)
+        else:
+            stored_chunk[...] = chunk
+
+    benchmark(write)
+    np.testing.assert_array_equal(stored_chunk[...], chunk)
