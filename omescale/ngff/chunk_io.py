@@ -3,12 +3,13 @@ numcodecs in the calling thread.
 
 zarr-python 3 moves every chunk through an asyncio codec pipeline and copies it between its
 buffers (a 16x512x512 uint16 blosc-lz4 chunk: 6.4 ms to read through zarr, 4.1 ms here; on 2
-threads the whole 2 GiB benchmark volume reads ~1.5x faster here). For the plain layouts omescale writes and usually reads
-(one chunk per storage object; the bytes codec then at most one compressor in format 3, or a
-compressor without filters in format 2) a stored chunk is one compressor frame of the C-order
-chunk. This module reads and writes those frames itself with the same numcodecs codec zarr
-would call, through zarr's own store API, so the stored bytes are the ones zarr writes (tested
-against zarr for both formats and every codec this module accepts) and every zarr reader reads them.
+threads the whole 2 GiB benchmark volume reads ~1.5x faster here). For the plain layouts
+omescale writes and usually reads (one chunk per storage object; the bytes codec then at most
+one compressor in format 3, or a compressor without filters in format 2) a stored chunk is one
+compressor frame of the C-order chunk. This module reads and writes those frames itself with
+the same numcodecs codec zarr would call, through zarr's own store API, so the stored bytes are
+the ones zarr writes (tested against zarr for both formats and every codec this module
+accepts) and every zarr reader reads them.
 
 Anything else (sharding, filters, transposes, checksums, Fortran order, non-native byte order,
 object dtypes, stores other than local, fsspec and memory) returns ``None`` from
