@@ -78,7 +78,9 @@ def test_same_bytes_as_zarr_for_every_codec(tmp_path, zarr_format, codec_name, d
                             shape=shape, chunks=chunks, dtype=dtype, zarr_format=zarr_format,
                             compressors=compressors(codec_name, zarr_format, np.dtype(dtype)))
     codec = _write_both(by_zarr, direct, data)
-    assert _stored(by_zarr.store) == _stored(direct.store)
+    stored = _stored(direct.store)
+    assert stored == _stored(by_zarr.store)
+    assert len(stored) == 3 * 3 * 3
     np.testing.assert_array_equal(direct[...], data)
     for index in _grid(shape, chunks):
         chunk = read_chunk(by_zarr, codec, index)
@@ -227,3 +229,19 @@ def test_a_chunk_differing_only_at_its_end_is_stored():
     np.testing.assert_array_equal(array[...], block)
     write_chunk(array, codec, (0, 0), np.zeros((300, 300), np.uint16))
     assert _stored(array.store) == {}
+
+
+def test_fsspec_store_same_bytes_as_zarr():
+    from zarr.storage import FsspecStore
+
+    stores = [FsspecStore.from_url(f"memory://omescale-chunk-io/{name}") for name in "ab"]
+    shape, chunks = (20, 30), (8, 16)
+    data = _data(shape, "uint16", seed=3)
+    by_zarr, direct = _pair(*stores, "0", shape=shape, chunks=chunks, dtype="uint16",
+                            zarr_format=3, compressors=compressors("blosc-lz4", 3, np.uint16))
+    codec = _write_both(by_zarr, direct, data)
+    assert _stored(by_zarr.store) == _stored(direct.store)
+    assert len(_stored(direct.store)) == 6
+    for index in _grid(shape, chunks):
+        np.testing.assert_array_equal(read_chunk(direct, codec, index),
+                                      data[_region(index, chunks, shape)])
