@@ -6,6 +6,7 @@ An ``AxisOp`` is a small picklable description; ``taps(o0, o1)`` evaluates it fo
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -31,6 +32,16 @@ _SPLINE_POLES = {
     4: (-0.361341225900220177092, -0.0137254292973391780),
     5: (-0.430575347099973791851, -0.0430962882032647211),
 }
+
+
+# Taps for a 512-row block are ~50 KiB; a level's rows and columns of blocks (and the sweep's
+# pieces) need a few dozen ranges per axis, which this bounds to a few MiB in all.
+@functools.lru_cache(maxsize=128)
+def _cached_taps(op: AxisOp, o0: int, o1: int) -> Taps:
+    taps = op.computed_taps(o0, o1)
+    taps.index.flags.writeable = False
+    taps.weight.flags.writeable = False
+    return taps
 
 
 def spline_halo(order: int, tolerance: float = SPLINE_TOLERANCE) -> int:
@@ -89,7 +100,12 @@ class AxisOp:
         return blur_taps(taps, self.n_in, self.pre_sigma, self.pre_mode)
 
     def taps(self, o0: int, o1: int) -> Taps:
-        """Taps of output rows ``o0..o1-1`` (global input indices)."""
+        """Taps of output rows ``o0..o1-1`` (global input indices), read-only: the same rows
+        recur in every block of a row or column of blocks, so they are computed once."""
+        return _cached_taps(self, o0, o1)
+
+    def computed_taps(self, o0: int, o1: int) -> Taps:
+        """``taps`` computed afresh."""
         if self.post_sigma <= 1e-15:
             return self._sampled(o0, o1)
         return smooth_rows(self._sampled, o0, o1, self.n_out, self.post_sigma, self.post_mode)

@@ -7,6 +7,7 @@ output range, and return the output block in the level's dtype.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Callable, Sequence
@@ -156,13 +157,19 @@ class _BlockTaps:
 
     @classmethod
     def of(cls, op: AxisOp, out: Range) -> _BlockTaps:
-        taps = op.taps(*out)
-        return cls(out[0], taps, list(strided_runs(taps.index)))
+        return _block_taps(op, tuple(out))
 
     def rows(self, p0: int, p1: int) -> tuple[Taps, list]:
         r0, r1 = p0 - self.o0, p1 - self.o0
         sub = Taps(self.taps.index[r0:r1], self.taps.weight[r0:r1])
         return sub, clip_runs(self.runs, r0, r1)
+
+
+@functools.lru_cache(maxsize=128)
+def _block_taps(op: AxisOp, out: tuple[int, int]) -> _BlockTaps:
+    """Taps and runs of one axis of a block: the same for every block of its row or column."""
+    taps = op.taps(*out)
+    return _BlockTaps(out[0], taps, list(strided_runs(taps.index)))
 
 
 def _op(ops: Sequence[AxisOp | None], axis: int) -> AxisOp:
