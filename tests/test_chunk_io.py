@@ -245,3 +245,28 @@ def test_fsspec_store_same_bytes_as_zarr():
     for index in _grid(shape, chunks):
         np.testing.assert_array_equal(read_chunk(direct, codec, index),
                                       data[_region(index, chunks, shape)])
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+@pytest.mark.parametrize("codec_name", CODEC_NAMES)
+def test_the_writers_arrays_take_the_direct_path(tmp_path, zarr_format, codec_name):
+    """Every level omescale writes unsharded is one it reads and writes itself (and reads back
+    the same as zarr does); sharded levels go through zarr."""
+    import omescale
+
+    image = _data((40, 50), "uint16", seed=4)
+    out = tmp_path / "out.zarr"
+    omescale.write_pyramid(image, out, scale_factors=[2, 4], axes="yx", chunks=(16, 16),
+                           codec=codec_name, zarr_format=zarr_format)
+    group = zarr.open_group(out, mode="r")
+    for path in ("0", "1", "2"):
+        level = group[path]
+        codec = chunk_codec(level)
+        assert codec is not None
+        for index in _grid(level.shape, codec.chunks):
+            region = _region(index, codec.chunks, level.shape)
+            np.testing.assert_array_equal(read_chunk(level, codec, index), level[region])
+    sharded = tmp_path / "sharded.zarr"
+    omescale.write_pyramid(image, sharded, scale_factors=[2], axes="yx", chunks=(8, 8),
+                           shards=(16, 16), codec=codec_name)
+    assert chunk_codec(zarr.open_group(sharded, mode="r")["0"]) is None

@@ -1,7 +1,8 @@
 """Write tasks: one task per storage object (chunk, or shard when sharding), no locks.
 
 A level's dask blocks equal its storage objects, so each task computes one block and stores it
-with one ``set`` on the store. LocalStore writes every object to a temporary file and renames
+with one ``set`` on the store (plain chunks encoded by ``omescale.ngff.chunk_io``, everything
+else by zarr). LocalStore writes every object to a temporary file and renames
 it into place, so an object either exists complete or not at all; object stores (S3, GCS)
 give the same guarantee per PUT. Each task returns ``1``; the counts are summed in a tree so
 the metadata step depends on every write while no pixel data passes through the client.
