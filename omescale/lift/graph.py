@@ -46,19 +46,23 @@ def output_chunks(
 
 @dataclass(frozen=True)
 class RegionSpec:
-    """What one task needs besides the input blocks: where its region is and its parts."""
+    """What one task needs besides the input blocks: where its region is and its parts.
+
+    ``sources[k]`` cuts part ``k`` from its input block, or, an ``int``, picks it from the
+    tuple of halo copies of that block's input chunk.
+    """
 
     shape: tuple[int, ...]
     starts: tuple[int, ...]
     out: tuple[tuple[int, int], ...]
-    sources: tuple[tuple[slice, ...], ...]
+    sources: tuple[tuple[slice, ...] | int, ...]
     targets: tuple[tuple[slice, ...], ...]
 
 
 def _assemble(blocks: list[np.ndarray], spec: RegionSpec) -> np.ndarray:
     if len(blocks) == 1:
         return blocks[0][spec.sources[0]]
-    region = np.empty(spec.shape, dtype=blocks[0].dtype)
+    region = np.empty(spec.shape, dtype=blocks[0][spec.sources[0]].dtype)
     for block, src, dst in zip(blocks, spec.sources, spec.targets, strict=True):
         region[dst] = block[src]
     return region
@@ -148,7 +152,7 @@ def _lift(
         axis, lag = sweep
         order = sorted(graph, key=lambda key: sweep_order(key[1:], axis, axes[axis]))
         graph.update(chain(graph, order, lag, f"{token}-done", add_after=_add_after))
-    graph.update(halos.values())
+    graph.update(_halo_tasks(x, halos))
     layer = new_layer(token, graph, [x])
     return da.Array(layer, token, chunks=out_chunks, dtype=dtype,
                     meta=np.empty((0,) * x.ndim, dtype=dtype))
@@ -158,29 +162,36 @@ def _lift(
 HALO_FRACTION = 0.25
 
 
-def _copy_part(block: np.ndarray, src: tuple[slice, ...]) -> np.ndarray:
-    return block[src].copy()
+def _copy_parts(block: np.ndarray, sources: tuple[tuple[slice, ...], ...]) -> tuple:
+    """Copies of the small parts of one input chunk that other blocks need (its halos)."""
+    return tuple(block[src].copy() for src in sources)
+
+
+def _halo_tasks(x: da.Array, halos: dict) -> dict:
+    """One copy task per input chunk with halo parts, its parts in the order blocks index."""
+    return {key: (_copy_parts, (x.name, *index),
+                  tuple(tuple(slice(a, b) for a, b in bounds) for bounds in parts))
+            for index, (key, parts) in halos.items()}
 
 
 def _task(x: da.Array, kernel: Any, blocks: list[AxisBlock], halos: dict, halo_name: str):
-    """The task of one output block; small parts of input chunks (halos) come from their own
-    copy tasks, so an input chunk is released as soon as the block that mostly needs it ran,
-    instead of staying in memory until every neighbour that needs a few of its rows has run
-    (that kept whole rows of chunks alive: memory grew with image width)."""
+    """The task of one output block; small parts of input chunks (halos) are copied out by one
+    task per input chunk, so an input chunk is released as soon as the block that mostly needs
+    it ran, instead of staying in memory until every neighbour that needs a few of its rows has
+    run (that kept whole rows of chunks alive: memory grew with image width). The block reads
+    its part of such a copy task's tuple by position (an ``int`` source)."""
     keys, sources, targets = [], [], []
     for parts in product(*(b.parts for b in blocks)):
         index = tuple(p[0] for p in parts)
-        src = tuple(p[1] for p in parts)
+        cut = tuple(p[1] for p in parts)
+        src: tuple[slice, ...] | int = cut
         chunk = [x.chunks[a][i] for a, i in enumerate(index)]
-        bounds = tuple(sl.indices(n)[:2] for sl, n in zip(src, chunk, strict=True))
+        bounds = tuple(sl.indices(n)[:2] for sl, n in zip(cut, chunk, strict=True))
         size = [b - a for a, b in bounds]
         if size != chunk and math.prod(size) <= HALO_FRACTION * math.prod(chunk):
-            halo = (index, bounds)
-            if halo not in halos:
-                key = (halo_name, len(halos))
-                halos[halo] = (key, (_copy_part, (x.name, *index), src))
-            keys.append(halos[halo][0])
-            src = tuple(slice(None) for _ in src)
+            bundle = halos.setdefault(index, ((halo_name, len(halos)), {}))
+            src = bundle[1].setdefault(bounds, len(bundle[1]))
+            keys.append(bundle[0])
         else:
             keys.append((x.name, *index))
         sources.append(src)
