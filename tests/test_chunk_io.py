@@ -88,27 +88,21 @@ def test_same_bytes_as_zarr_for_every_codec(tmp_path, zarr_format, codec_name, d
         np.testing.assert_array_equal(chunk, data[_region(index, chunks, shape)])
 
 
-@pytest.mark.parametrize("compressor", [
-    ZstdCodec(level=1, checksum=True), GzipCodec(level=4),
-    BloscCodec(cname="zstd", clevel=2, shuffle="bitshuffle", typesize=2),
-    BloscCodec(cname="lz4", clevel=5, shuffle="noshuffle", typesize=2, blocksize=4096),
+@pytest.mark.parametrize(("zarr_format", "dtype", "compressor"), [
+    (3, "uint16", ZstdCodec(level=1, checksum=True)),
+    (3, "uint16", GzipCodec(level=4)),
+    (3, "uint16", BloscCodec(cname="zstd", clevel=2, shuffle="bitshuffle", typesize=2)),
+    (3, "uint16", BloscCodec(cname="lz4", clevel=5, shuffle="noshuffle", typesize=2,
+                             blocksize=4096)),
+    (2, "int16", numcodecs.GZip(level=3)),
+    (2, "int16", numcodecs.Zlib(level=2)),
+    (2, "int16", numcodecs.Blosc(cname="zstd", shuffle=2)),
 ])
-def test_same_bytes_for_other_format3_compressors(compressor):
+def test_same_bytes_for_other_compressors(zarr_format, dtype, compressor):
     shape, chunks = (30, 41), (16, 16)
-    data = _data(shape, "uint16", seed=1)
+    data = _data(shape, dtype, seed=zarr_format)
     by_zarr, direct = _pair(MemoryStore(), MemoryStore(), "a/b", shape=shape, chunks=chunks,
-                            dtype="uint16", zarr_format=3, compressors=compressor)
-    _write_both(by_zarr, direct, data)
-    assert _stored(by_zarr.store) == _stored(direct.store)
-
-
-@pytest.mark.parametrize("compressor", [numcodecs.GZip(level=3), numcodecs.Zlib(level=2),
-                                        numcodecs.Blosc(cname="zstd", shuffle=2)])
-def test_same_bytes_for_other_format2_compressors(compressor):
-    shape, chunks = (30, 41), (16, 16)
-    data = _data(shape, "int16", seed=2)
-    by_zarr, direct = _pair(MemoryStore(), MemoryStore(), "0", shape=shape, chunks=chunks,
-                            dtype="int16", zarr_format=2, compressors=compressor)
+                            dtype=dtype, zarr_format=zarr_format, compressors=compressor)
     _write_both(by_zarr, direct, data)
     assert _stored(by_zarr.store) == _stored(direct.store)
 
