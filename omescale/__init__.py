@@ -19,7 +19,7 @@ from typing import Any
 from omescale.api import downsample
 from omescale.errors import OmescaleError
 from omescale.methods import Methods
-from omescale.pyramid import pyramid  # binds the function over the submodule of that name
+from omescale.levels import pyramid
 
 __version__ = "0.1.0"
 

@@ -62,7 +62,7 @@ from omescale.ngff.store import (
     release_lock,
 )
 from omescale.plan import default_chunks
-from omescale.pyramid import pyramid
+from omescale.levels import pyramid
 
 __all__ = ["Scaler"]
 

@@ -32,7 +32,7 @@ from omescale.ngff.strips import plan_stages, strip_writes
 from omescale.ngff.tasks import missing_blocks, write_all, write_blocks, write_counts
 from omescale.ngff.tiles import gate_total, gated_reads, tile_axes
 from omescale.plan import PyramidPlan
-from omescale.pyramid import levels_from_plan
+from omescale.levels import levels_from_plan
 
 __all__ = ["LevelLayout", "marker", "finish", "open_arrays", "pyramid_writes", "storage_layout",
            "write_graph"]
