@@ -23,7 +23,7 @@ def _strided_levels(base: Any, levels: int, direct: bool = False) -> list[Any]:
     """Level k+1 = level k[..., ::2, ::2], rechunked to the storage chunks (one writer each)."""
     import dask.array as da
 
-    from omescale.ngff.readers import from_zarr_array
+    from omescale.inputs.source import from_zarr_array
 
     x = from_zarr_array(base, "base") if direct else da.from_zarr(base)
     out = [x]

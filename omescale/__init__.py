@@ -18,8 +18,8 @@ from typing import Any
 
 from omescale.api import downsample
 from omescale.errors import OmescaleError
-from omescale.methods import Methods
 from omescale.levels import pyramid
+from omescale.methods import Methods
 
 __version__ = "0.1.0"
 

@@ -13,10 +13,11 @@ import zarr
 from dask.highlevelgraph import HighLevelGraph
 
 from omescale.errors import InputNotFoundError
+from omescale.inputs import open_input
+from omescale.inputs.zarr_input import level_array
 from omescale.ngff.codecs import DEFAULT_CODEC
 from omescale.ngff.job import LevelLayout, open_arrays, pyramid_writes, storage_layout
 from omescale.ngff.metadata import ZarrFormat, attributes, read_image_metadata
-from omescale.ngff.readers import level_array, open_input
 from omescale.ngff.store import open_store, open_target
 from omescale.plan import PyramidPlan, plan_pyramid
 

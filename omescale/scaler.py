@@ -40,8 +40,10 @@ from omescale.errors import (
     OutputExistsError,
 )
 from omescale.geometry import step_transform
+from omescale.inputs import InputImage, open_input
 from omescale.kernels.build import floor_resize_kernel
 from omescale.kernels.dtypes import cast_output
+from omescale.levels import pyramid
 from omescale.methods import Methods, output_dtype
 from omescale.ngff.codecs import DEFAULT_CODEC, compressors
 from omescale.ngff.metadata import (
@@ -52,7 +54,6 @@ from omescale.ngff.metadata import (
     ngff_version,
     read_image_metadata,
 )
-from omescale.ngff.readers import InputImage, open_input
 from omescale.ngff.store import (
     acquire_lock,
     clear_store,
@@ -62,7 +63,6 @@ from omescale.ngff.store import (
     release_lock,
 )
 from omescale.plan import default_chunks
-from omescale.levels import pyramid
 
 __all__ = ["Scaler"]
 

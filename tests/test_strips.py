@@ -19,7 +19,7 @@ from test_tiles import HeldBytes
 from test_writer import _CountingStore
 
 import omescale
-from omescale.ngff.readers import from_zarr_array
+from omescale.inputs.source import from_zarr_array
 from omescale.ngff.strips import plan_stages
 from omescale.plan import plan_pyramid
 

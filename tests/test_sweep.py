@@ -21,8 +21,8 @@ from test_tiles import HeldBytes
 
 import omescale
 from omescale.api import level_kernel
+from omescale.inputs.source import from_zarr_array
 from omescale.lift.sweep import parallel_slots, sweep_axis, sweep_lag, sweep_pieces
-from omescale.ngff.readers import from_zarr_array
 
 CHUNK = (4, 64, 64)
 

@@ -13,7 +13,7 @@ import zarr
 from dask.callbacks import Callback
 
 import omescale
-from omescale.ngff.readers import from_zarr_array
+from omescale.inputs.source import from_zarr_array
 from omescale.ngff.tiles import tile_axes
 from omescale.plan import plan_pyramid
 

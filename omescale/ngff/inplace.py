@@ -18,11 +18,12 @@ from dask.delayed import Delayed
 from zarr.storage import LocalStore
 
 from omescale.errors import InputNotFoundError, OutputExistsError
+from omescale.inputs.source import from_zarr_array
+from omescale.inputs.zarr_input import level_array
 from omescale.methods import Methods
 from omescale.ngff.codecs import DEFAULT_CODEC
 from omescale.ngff.job import marker, storage_layout
 from omescale.ngff.metadata import attributes, check_units, read_image_metadata
-from omescale.ngff.readers import from_zarr_array, level_array
 from omescale.ngff.store import acquire_lock, location_of, lock_key, open_store, release_lock
 from omescale.ngff.writer import provenance, run_pyramid_job
 from omescale.plan import PyramidPlan, plan_pyramid

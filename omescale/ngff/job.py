@@ -23,16 +23,17 @@ from dask.core import flatten
 from dask.delayed import Delayed
 
 from omescale.errors import InvalidOptionError, OutputExistsError
+from omescale.inputs.source import checked_source
+from omescale.inputs.zarr_input import level_array
+from omescale.levels import levels_from_plan
 from omescale.lift.layers import new_layer
 from omescale.ngff.codecs import DEFAULT_CODEC, check_codec, compressors
 from omescale.ngff.metadata import ZarrFormat
-from omescale.ngff.readers import checked_source, level_array
 from omescale.ngff.store import release_lock, remove_partials
 from omescale.ngff.strips import plan_stages, strip_writes
 from omescale.ngff.tasks import missing_blocks, write_all, write_blocks, write_counts
 from omescale.ngff.tiles import gate_total, gated_reads, tile_axes
 from omescale.plan import PyramidPlan
-from omescale.levels import levels_from_plan
 
 __all__ = ["LevelLayout", "marker", "finish", "open_arrays", "pyramid_writes", "storage_layout",
            "write_graph"]

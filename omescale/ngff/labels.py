@@ -23,6 +23,8 @@ from omescale.errors import (
     OutputExistsError,
     UnsupportedDtypeError,
 )
+from omescale.inputs import open_input
+from omescale.inputs.zarr_input import level_array
 from omescale.methods import METHOD_SPECS, Methods, to_method
 from omescale.ngff.codecs import DEFAULT_CODEC
 from omescale.ngff.job import storage_layout
@@ -34,7 +36,6 @@ from omescale.ngff.metadata import (
     labels_group_attributes,
     read_image_metadata,
 )
-from omescale.ngff.readers import level_array, open_input
 from omescale.ngff.store import (
     LOCK_KEY,
     acquire_lock,

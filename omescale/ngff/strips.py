@@ -34,11 +34,11 @@ import zarr
 from dask.base import tokenize
 
 from omescale.api import level_kernel
+from omescale.inputs.source import checked_source, from_zarr_array
 from omescale.lift import lift_kernel
 from omescale.lift.shifted import ShiftedKernel
 from omescale.lift.sweep import sweep_lag
 from omescale.methods import Methods
-from omescale.ngff.readers import checked_source, from_zarr_array
 from omescale.ngff.tasks import write_counts
 from omescale.ngff.tiles import gate_steps, window_reads
 from omescale.plan import PyramidPlan

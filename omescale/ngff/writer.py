@@ -17,6 +17,7 @@ from dask.delayed import Delayed
 
 import omescale
 from omescale.errors import OutputExistsError
+from omescale.inputs import InputImage, open_input
 from omescale.methods import METHOD_SPECS, Methods
 from omescale.ngff.codecs import DEFAULT_CODEC
 from omescale.ngff.job import finish, marker, open_arrays, pyramid_writes, storage_layout
@@ -28,7 +29,6 @@ from omescale.ngff.metadata import (
     multiscale_metadata,
     ngff_version,
 )
-from omescale.ngff.readers import InputImage, open_input
 from omescale.ngff.store import acquire_lock, clear_store, lock_key, open_target, release_lock
 from omescale.plan import PyramidPlan, plan_pyramid
 

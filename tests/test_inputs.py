@@ -11,7 +11,7 @@ import zarr
 
 import omescale
 from omescale.errors import CorruptInputError, InputNotFoundError
-from omescale.ngff.readers import InputImage, open_input
+from omescale.inputs import InputImage, open_input
 
 IMAGE = (np.arange(37 * 45, dtype=np.uint16) * 7).reshape(37, 45)
 

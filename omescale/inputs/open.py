@@ -1,0 +1,92 @@
+"""``open_input``: any supported input to an :class:`InputImage`, reading only metadata."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import dask.array as da
+import numpy as np
+import zarr
+
+from omescale.errors import InputNotFoundError
+from omescale.inputs.image import InputImage
+from omescale.inputs.npy import open_npy
+from omescale.inputs.source import from_zarr_array
+from omescale.inputs.tiff import TIFF_SUFFIXES, open_tiff
+from omescale.inputs.zarr_input import from_zarr_node, plain_zarr_read
+from omescale.ngff.store import location_of, open_store
+
+__all__ = ["open_input"]
+
+
+def _open_path(path: str, storage_options: dict | None) -> InputImage:
+    is_url = "://" in path and not path.startswith("file://")
+    local = path.removeprefix("file://")
+    if not is_url:
+        local = os.path.realpath(local)
+        if not os.path.exists(local):
+            raise InputNotFoundError(f"input {path} does not exist")
+        lower = local.lower()
+        if lower.endswith(".npy"):
+            return open_npy(local)
+        if lower.endswith(TIFF_SUFFIXES):
+            return open_tiff(local)
+    store = open_store(path if is_url else local, storage_options=storage_options,
+                       read_only=True)
+    where = location_of(store)
+    try:
+        node = zarr.open(store, mode="r")
+    except (FileNotFoundError, zarr.errors.NodeNotFoundError, KeyError) as exc:
+        raise InputNotFoundError(
+            f"input {path} is not a zarr array, OME-Zarr image, TIFF or .npy file"
+        ) from exc
+    return from_zarr_node(node, where)
+
+
+def open_input(
+    image: Any,
+    *,
+    chunks: Sequence[int] | str | None = None,
+    storage_options: dict | None = None,
+) -> InputImage:
+    """Open ``image`` lazily; read only metadata.
+
+    Parameters
+    ----------
+    image
+        numpy or dask array, zarr array or group (OME-Zarr image), an :class:`InputImage`,
+        or a local path / fsspec URL to a zarr array, OME-Zarr image, TIFF or ``.npy`` file.
+    chunks
+        Dask chunks for in-memory numpy input (default ``"auto"``).
+    storage_options
+        Passed to fsspec for URLs.
+
+    Raises
+    ------
+    InputNotFoundError
+        The path does not exist or holds no array or image, or ``image`` is not an array.
+    """
+    if isinstance(image, InputImage):
+        return image
+    if isinstance(image, da.Array):
+        plain = plain_zarr_read(image)
+        if plain is not None:  # da.from_zarr(...): read it as omescale's own (steerable) read
+            return InputImage(from_zarr_array(plain, f"dask array {image.name}"),
+                              f"dask array {image.name}")
+        return InputImage(image, f"dask array {image.name}")
+    if isinstance(image, np.ndarray):
+        auto = -1 if image.dtype.hasobject else "auto"  # dask cannot size object items
+        data = da.from_array(image, chunks=auto if chunks is None else chunks)
+        return InputImage(data, "numpy array", native_chunks=False)
+    if isinstance(image, zarr.Array | zarr.Group):
+        where = location_of(image.store)
+        where = f"{where.rstrip('/')}/{image.path}" if image.path else where
+        return from_zarr_node(image, where)
+    if isinstance(image, str | os.PathLike):
+        return _open_path(os.fspath(image), storage_options)
+    raise InputNotFoundError(
+        f"input of type {type(image).__name__} is not an array: pass a numpy, dask or zarr "
+        "array, or the path of a zarr array, OME-Zarr image, TIFF or .npy file"
+    )

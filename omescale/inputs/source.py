@@ -1,0 +1,88 @@
+"""Chunk-by-chunk lazy reads whose failures name the array and the chunk.
+
+Every omescale read of a stored array goes through :class:`CheckedSource`: each dask task
+reads one region (one storage chunk or shard where possible) and a region that cannot be
+decoded raises :class:`CorruptInputError` naming the array, the chunk and its bounds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dask.array as da
+import numpy as np
+import zarr
+from dask.base import tokenize
+
+from omescale.errors import CorruptInputError
+from omescale.ngff.chunk_io import chunk_codec, chunk_index, read_chunk
+
+__all__ = ["CheckedSource", "checked_source", "from_zarr_array", "lazy_read"]
+
+_PREFIX = "omescale-read-"
+
+
+class CheckedSource:
+    """Array-like over a zarr (or numpy) array whose reads name the chunk that failed.
+
+    ``opener`` is a picklable callable returning the array; workers call it, so the graph
+    holds a path, never the pixels.
+    """
+
+    def __init__(self, opener: Any, name: str, shape: tuple[int, ...], dtype: np.dtype,
+                 chunks: tuple[int, ...]) -> None:
+        self.opener, self.name = opener, name
+        self.shape, self.dtype, self.ndim, self.chunks = shape, dtype, len(shape), chunks
+
+    def __dask_tokenize__(self) -> str:
+        return tokenize(self.name, self.shape, str(self.dtype), self.chunks)
+
+    def __getitem__(self, region: tuple[slice, ...]) -> np.ndarray:
+        try:
+            array = self.opener()
+            if isinstance(array, zarr.Array):
+                codec = chunk_codec(array)
+                index = None if codec is None else chunk_index(region, codec.chunks, self.shape)
+                if codec is not None and index is not None:
+                    return read_chunk(array, codec, index)
+            return np.asarray(array[region])
+        except Exception as exc:
+            chunk = tuple(s.start // c for s, c in zip(region, self.chunks, strict=True))
+            bounds = ", ".join(f"{s.start}:{s.stop}" for s in region)
+            raise CorruptInputError(
+                f"cannot read chunk {chunk} (region [{bounds}]) of input array {self.name}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+
+
+class _Fixed:
+    """A picklable opener returning an already-open (picklable) zarr array."""
+
+    def __init__(self, array: zarr.Array) -> None:
+        self.array = array
+
+    def __call__(self) -> zarr.Array:
+        return self.array
+
+
+def lazy_read(source: CheckedSource, chunks: Any = None) -> da.Array:
+    """``source`` as a dask array of ``chunks`` (default its own), one read per block."""
+    chunks = source.chunks if chunks is None else chunks
+    name = _PREFIX + tokenize(source)
+    return da.from_array(source, chunks=chunks, name=name, asarray=False, fancy=False,
+                         meta=np.empty((0,) * source.ndim, source.dtype))
+
+
+def checked_source(x: Any) -> CheckedSource | None:
+    """The source omescale reads ``x`` from, if ``x`` is one of its own lazy reads, else None."""
+    if not isinstance(x, da.Array) or not x.name.startswith(_PREFIX):
+        return None
+    source = x.__dask_graph__().get("original-" + x.name)
+    return source if isinstance(source, CheckedSource) else None
+
+
+def from_zarr_array(array: zarr.Array, name: str) -> da.Array:
+    """``array`` read lazily, one task per storage object (shard when sharded, else chunk)."""
+    storage = array.shards or array.chunks
+    source = CheckedSource(_Fixed(array), name, array.shape, array.dtype, storage)
+    return lazy_read(source)

@@ -1,0 +1,61 @@
+"""zarr arrays and OME-Zarr images as inputs (level 0, axes, physical sizes, attributes)."""
+
+from __future__ import annotations
+
+import dask.array as da
+import zarr
+
+from omescale.errors import InputNotFoundError
+from omescale.inputs.image import InputImage
+from omescale.inputs.source import from_zarr_array
+from omescale.ngff.metadata import attributes, read_image_metadata
+
+__all__ = ["from_zarr_node", "level_array", "plain_zarr_read"]
+
+
+def level_array(group: zarr.Group, path: str, where: str) -> zarr.Array:
+    """The array at ``path`` in an image group; a clear error when it is missing or a group."""
+    try:
+        node = group[path]
+    except KeyError:
+        raise InputNotFoundError(f"{where}/{path} is listed in the metadata but missing") from None
+    if not isinstance(node, zarr.Array):
+        raise InputNotFoundError(f"{where}/{path} is not an array")
+    return node
+
+
+def plain_zarr_read(x: da.Array) -> zarr.Array | None:
+    """The zarr array ``x`` only reads, chunk for storage object (``da.from_zarr(a)`` as it
+    is, not sliced or computed on), else None."""
+    array = x.__dask_graph__().get("original-" + x.name)
+    if not isinstance(array, zarr.Array) or len(x.dask.layers) != 2:
+        return None
+    if x.shape != array.shape or x.dtype != array.dtype:
+        return None
+    storage = da.core.normalize_chunks(array.shards or array.chunks, array.shape)
+    return array if x.chunks == storage else None
+
+
+def _from_group(group: zarr.Group, where: str) -> InputImage:
+    meta = read_image_metadata(attributes(group), where)
+    level0 = level_array(group, meta.paths[0], where)
+    return InputImage(
+        data=from_zarr_array(level0, f"{where}/{meta.paths[0]}"),
+        name=where,
+        axes=meta.axes,
+        physical_sizes=meta.physical_sizes,
+        units=meta.units,
+        attributes=meta.user_attributes,
+        location=where,
+    )
+
+
+def from_zarr_node(node: zarr.Array | zarr.Group, where: str) -> InputImage:
+    """An OME-Zarr image group (its level 0 and metadata) or a zarr array (its
+    ``dimension_names`` as axes when they are single letters)."""
+    if isinstance(node, zarr.Group):
+        return _from_group(node, where)
+    names = getattr(node.metadata, "dimension_names", None)
+    axes = "".join(names) if names and all(isinstance(n, str) and len(n) == 1
+                                           for n in names) else None
+    return InputImage(from_zarr_array(node, where), where, axes=axes, location=where)
