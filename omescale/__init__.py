@@ -4,7 +4,8 @@ The public surface::
 
     Methods        the downsampling methods (a StrEnum)
     downsample     one level, numpy in -> numpy out, dask in -> lazy dask out
-    pyramid        lazy list of levels, level 0 first
+    pyramid        lazy list of levels, level 0 first (or an xarray.DataTree: as_xarray=True)
+    open_pyramid   any OME-Zarr image as a lazy xarray.DataTree in physical coordinates
     write_pyramid  an OME-Zarr image written in parallel, metadata last
     write_labels   a label pyramid under labels/<name>
     Scaler         drop-in for ome_zarr.scale.Scaler
@@ -30,6 +31,7 @@ __all__ = [
     "__version__",
     "add_levels",
     "downsample",
+    "open_pyramid",
     "pyramid",
     "write_labels",
     "write_pyramid",
@@ -41,6 +43,7 @@ _LAZY = {
     "write_labels": "omescale.ngff.labels",
     "Scaler": "omescale.scaler",
     "add_levels": "omescale.ngff.inplace",
+    "open_pyramid": "omescale.xarray_io",
 }
 
 

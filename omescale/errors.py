@@ -15,6 +15,7 @@ __all__ = [
     "InvalidOptionError",
     "InvalidShapeError",
     "LabelValuesError",
+    "MissingExtraError",
     "OmescaleError",
     "OutputExistsError",
     "OutputInsideInputError",
@@ -73,3 +74,7 @@ class InvalidOptionError(OmescaleError, ValueError):
 
 class LabelValuesError(OmescaleError, ValueError):
     """A level of a label image holds values that are not in the input (``labeled=True``)."""
+
+
+class MissingExtraError(OmescaleError, ImportError):
+    """An optional dependency is not installed; the message names the extra to install."""

@@ -13,6 +13,7 @@ import dask.array as da
 import numpy as np
 
 from omescale.api import as_array, level_kernel
+from omescale.datatree import require_xarray, to_datatree
 from omescale.kernels import build
 from omescale.lift import lift_kernel, output_chunks
 from omescale.lift.sweep import sweep_lag
@@ -90,7 +91,10 @@ def pyramid(
     chunks: Sequence[int] | int | None = None,
     physical_sizes: Mapping[str, float] | None = None,
     order: int | None = None,
-) -> list[np.ndarray | da.Array]:
+    units: Mapping[str, str] | None = None,
+    translation: Mapping[str, float] | None = None,
+    as_xarray: bool = False,
+) -> Any:
     """A multiscale pyramid of ``image``, level 0 first; lazy for dask input.
 
     Parameters
@@ -112,6 +116,17 @@ def pyramid(
         Axis -> pixel size of level 0; used for the anisotropy-aware default.
     order : int, optional
         Spline order for ``zoom``.
+    units, translation : dict, optional
+        Axis -> NGFF unit, axis -> level-0 position of the first pixel centre (default 0);
+        they only label the ``as_xarray`` coordinates (as ``write_pyramid`` writes them).
+    as_xarray : bool
+        Return an ``xarray.DataTree`` (``scale0``, ``scale1``, ... each holding ``image`` with
+        coordinates in physical units, the NGFF transforms of each level) instead of a list.
+        Needs the ``omescale[xarray]`` extra.
+
+    Returns
+    -------
+    list of arrays, or xarray.DataTree when ``as_xarray``
 
     Examples
     --------
@@ -119,11 +134,17 @@ def pyramid(
     >>> [lv.shape for lv in omescale.pyramid(np.zeros((64, 48), np.uint8), [2, 4])]
     [(64, 48), (32, 24), (16, 12)]
     """
+    if as_xarray:
+        require_xarray()  # before any work: the missing extra is the first thing to fix
     x = as_array(image)
     input_chunks = tuple(c[0] for c in x.chunks) if isinstance(x, da.Array) else None
     plan = plan_pyramid(
         x.shape, x.dtype, axes=axes, scale_factors=scale_factors, method=method,
         max_layer=max_layer, chunks=chunks, input_chunks=input_chunks,
-        physical_sizes=physical_sizes, order=order,
+        physical_sizes=physical_sizes, order=order, units=units, translation=translation,
     )
-    return levels_from_plan(x, plan)
+    levels = levels_from_plan(x, plan)
+    if not as_xarray:
+        return levels
+    return to_datatree(levels, plan.axes, [lv.scale for lv in plan.levels],
+                       [lv.translation for lv in plan.levels], units=plan.units)

@@ -160,10 +160,13 @@ def plan_pyramid(
     physical_sizes: Mapping[str, float] | None = None,
     units: Mapping[str, str] | None = None,
     order: int | None = None,
+    translation: Mapping[str, float] | None = None,
 ) -> PyramidPlan:
     """Plan a pyramid; see ``docs/decisions.md`` for the level rules.
 
     ``max_layer`` is the index of the last level (ome-zarr's meaning: 4 gives levels 0-4).
+    ``translation`` (axis -> position of level 0's first pixel centre, default 0) is level 0's
+    NGFF translation; every level's translation follows from it.
     """
     method = to_method(method)
     shape = check_shape(shape)
@@ -186,9 +189,9 @@ def plan_pyramid(
 
     kind = METHOD_SPECS[method].geometry
     scale = tuple(sizes[a] if sizes else 1.0 for a in axes)
-    translation = (0.0,) * len(axes)
+    origin = _translation(translation, axes)
     ones = (1,) * len(axes)
-    levels = [LevelPlan(shape, ones, ones, _level_chunks(base_chunks, shape), scale, translation)]
+    levels = [LevelPlan(shape, ones, ones, _level_chunks(base_chunks, shape), scale, origin)]
     spatial = space_axes(axes)
     while True:
         last = levels[-1]
@@ -229,6 +232,23 @@ def plan_pyramid(
             )
         )
     return PyramidPlan(axes, method, out_dtype, tuple(levels), dict(units or {}), order)
+
+
+def _translation(translation: Mapping[str, float] | None, axes: str) -> tuple[float, ...]:
+    """Level 0's translation per axis from axis -> offset (0 where not given)."""
+    given = dict(translation or {})
+    unknown = sorted(set(given) - set(axes))
+    if unknown:
+        raise InvalidFactorsError(f"translation names axes {unknown} that are not in {axes!r}")
+    out = []
+    for a in axes:
+        t = given.get(a, 0.0)
+        if isinstance(t, bool) or not isinstance(t, int | float | np.integer | np.floating) \
+                or not math.isfinite(t):
+            raise InvalidFactorsError(f"translation of axis {a!r} must be a finite number, "
+                                      f"got {t!r}")
+        out.append(float(t))
+    return tuple(out)
 
 
 def _chunks_for(

@@ -146,6 +146,7 @@ def write_pyramid(
     zarr_format: ZarrFormat = 3,
     physical_sizes: Mapping[str, float] | None = None,
     units: Mapping[str, str] | None = None,
+    translation: Mapping[str, float] | None = None,
     overwrite: bool = False,
     resume: bool = False,
     compute: bool = True,
@@ -174,6 +175,9 @@ def write_pyramid(
         3 writes NGFF 0.5 (default), 2 writes NGFF 0.4.
     physical_sizes, units
         Axis -> level-0 pixel size, axis -> NGFF unit (e.g. ``"micrometer"``).
+    translation
+        Axis -> position of level 0's first pixel centre (NGFF translation of level 0;
+        default 0); every level's translation follows from it.
     overwrite, resume
         Replace a non-empty target, or finish an interrupted write (only missing chunks).
     compute
@@ -197,7 +201,7 @@ def write_pyramid(
         scale_factors=scale_factors, method=method, max_layer=max_layer, chunks=chunks,
         input_chunks=_input_chunks(src), order=order,
         physical_sizes=physical_sizes if physical_sizes is not None else src.physical_sizes,
-        units=units if units is not None else src.units,
+        units=units if units is not None else src.units, translation=translation,
     )
     check_units(plan.axes, plan.units)
     layouts = storage_layout(plan, shards, zarr_format, codec)
