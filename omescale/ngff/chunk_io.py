@@ -31,7 +31,9 @@ from zarr.core.buffer import default_buffer_prototype
 from zarr.core.sync import sync
 from zarr.storage import FsspecStore, LocalStore, MemoryStore
 
-__all__ = ["ChunkCodec", "chunk_codec", "chunk_index", "read_chunk", "write_chunk"]
+__all__ = [
+    "ChunkCodec", "chunk_codec", "chunk_index", "decode_chunk", "read_chunk", "write_chunk",
+]
 
 _STORES = (LocalStore, FsspecStore, MemoryStore)
 _BLOSC_SHUFFLE = {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}
@@ -132,7 +134,7 @@ def _cropped(chunk: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return np.ascontiguousarray(chunk[tuple(slice(0, n) for n in shape)])
 
 
-def _decoded(raw: np.ndarray, codec: ChunkCodec) -> np.ndarray:
+def decode_chunk(raw: np.ndarray, codec: ChunkCodec) -> np.ndarray:
     """The chunk in ``raw`` (a stored frame) as a writable C-order array of the chunk shape."""
     nbytes = math.prod(codec.chunks) * codec.dtype.itemsize
     if isinstance(codec.compressor, numcodecs.Blosc):
@@ -161,7 +163,7 @@ def read_chunk(
     buffer = sync(array.store.get(_key(array, index), prototype=default_buffer_prototype()))
     if buffer is None:
         return np.full(shape, codec.fill_value, codec.dtype)
-    return _cropped(_decoded(buffer.as_numpy_array(), codec), shape)
+    return _cropped(decode_chunk(buffer.as_numpy_array(), codec), shape)
 
 
 def _all_fill(chunk: np.ndarray, fill: Any) -> bool:
