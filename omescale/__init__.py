@@ -9,6 +9,7 @@ The public surface::
     write_pyramid  an OME-Zarr image written in parallel, metadata last
     write_labels   a label pyramid under labels/<name>
     Scaler         drop-in for ome_zarr.scale.Scaler
+    verify         check that a pyramid on disk is whole (a VerifyReport)
     OmescaleError  base of every error raised on bad input
 """
 
@@ -33,6 +34,7 @@ __all__ = [
     "downsample",
     "open_pyramid",
     "pyramid",
+    "verify",
     "write_labels",
     "write_pyramid",
 ]
@@ -44,6 +46,7 @@ _LAZY = {
     "Scaler": "omescale.scaler",
     "add_levels": "omescale.ngff.inplace",
     "open_pyramid": "omescale.xarray_io",
+    "verify": "omescale.ngff.verify",
 }
 
 

@@ -6,8 +6,10 @@
     omescale INPUT --in-place           add levels to the OME-Zarr image INPUT
     omescale example OUTPUT [options]   write the pyramid of a synthetic sample (no download)
     omescale info PATH                  print an OME-Zarr image's levels and metadata
+    omescale verify PATH [--recompute K]  check that a pyramid on disk is whole
 
-Exit codes: 0 ok, 2 bad usage or input (nothing written), 1 failure, 130 interrupted.
+Exit codes: 0 ok, 2 bad usage or input (nothing written), 1 failure (``verify``: not whole),
+130 interrupted.
 This module only parses, dispatches and reports; all computing lives in the library.
 """
 
@@ -33,7 +35,7 @@ from omescale.ngff.metadata import ZarrFormat
 __all__ = ["main"]
 
 PROG = "omescale"
-_COMMANDS = ("example", "info")
+_COMMANDS = ("example", "info", "verify")
 _LOCAL_SCHEDULERS = ("threads", "processes", "synchronous")
 
 
@@ -137,6 +139,11 @@ def _add_pyramid_options(parser: argparse.ArgumentParser, *, default_chunks: str
                      help="finish an interrupted write, computing only missing chunks")
     out.add_argument("--dry-run", action="store_true",
                      help="print levels, shapes, chunks, bytes and tasks; write nothing")
+    _add_running(parser)
+    _add_common(parser)
+
+
+def _add_running(parser: argparse.ArgumentParser) -> None:
     run = parser.add_argument_group("running")
     run.add_argument("--scheduler", default="threads", metavar="NAME|ADDRESS",
                      help="threads (default), processes, synchronous, 'local' (a dask "
@@ -145,18 +152,19 @@ def _add_pyramid_options(parser: argparse.ArgumentParser, *, default_chunks: str
                      help="threads / processes / LocalCluster workers (default: one per core)")
     run.add_argument("--no-progress", action="store_true",
                      help="no progress bar even on a terminal")
-    _add_common(parser)
 
 
 def _convert_parser() -> _Parser:
     parser = _Parser(
         prog=PROG,
         usage=f"{PROG} INPUT OUTPUT [options]\n       {PROG} INPUT --in-place [options]\n"
-              f"       {PROG} example OUTPUT [options]\n       {PROG} info PATH",
+              f"       {PROG} example OUTPUT [options]\n       {PROG} info PATH\n"
+              f"       {PROG} verify PATH [--recompute K]",
         description="Write a multiscale OME-Zarr pyramid of INPUT (zarr array, OME-Zarr image, "
                     "TIFF, .npy; local path or fsspec URL), exact on any chunking.",
         epilog="commands:\n  example OUTPUT   write the pyramid of a built-in synthetic sample "
                "(no download)\n  info PATH        print an OME-Zarr image's levels and metadata\n"
+               "  verify PATH      check that an OME-Zarr pyramid on disk is whole\n"
                "\nexit codes: 0 ok, 2 bad usage or input (nothing written), 1 failure",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -194,6 +202,26 @@ def _info_parser() -> _Parser:
     return parser
 
 
+def _verify_parser() -> _Parser:
+    parser = _Parser(
+        prog=f"{PROG} verify",
+        description="Check that an OME-Zarr pyramid on disk is whole: metadata valid and final, "
+                    "level shapes and transforms consistent, every chunk or shard present and "
+                    "decodable, labels consistent with the image. One line per problem, then a "
+                    "summary.",
+        epilog="exit codes: 0 whole, 1 not whole, 2 bad usage",
+    )
+    parser.add_argument("path", metavar="PATH", help="OME-Zarr image (path or URL)")
+    parser.add_argument("--recompute", type=int, default=0, metavar="K",
+                        help="recompute K random chunks of every level >= 1 from the level "
+                             "below with the recorded method and compare (omescale pyramids)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the random choice of chunks to recompute (default 0)")
+    _add_running(parser)
+    _add_common(parser)
+    return parser
+
+
 # --- running ------------------------------------------------------------------------------------
 
 
@@ -223,19 +251,18 @@ def _scheduler(name: str, workers: int | None) -> Iterator[Any]:
         yield client
 
 
-def _compute(pending: Any, client: Any, progress: bool) -> None:
-    """Run ``pending`` with a progress bar on stderr when asked."""
+def _compute(pending: Any, client: Any, progress: bool) -> Any:
+    """Run ``pending`` (a dask collection or a list of them) with a progress bar on stderr when
+    asked; return its value."""
     if pending is None:
-        return
+        return None
     if client is None:
         if progress:
             from dask.diagnostics import ProgressBar
 
             with ProgressBar(out=sys.stderr, dt=0.2):
-                dask.compute(pending)
-        else:
-            dask.compute(pending)
-        return
+                return dask.compute(pending)[0]
+        return dask.compute(pending)[0]
     future = client.compute(pending)
     if progress:
         from distributed import progress as distributed_progress
@@ -243,7 +270,7 @@ def _compute(pending: Any, client: Any, progress: bool) -> None:
         with contextlib.redirect_stdout(sys.stderr):
             distributed_progress(future)
         sys.stderr.write("\n")
-    future.result()
+    return client.gather(future)
 
 
 def _show_progress(args: argparse.Namespace) -> bool:
@@ -382,6 +409,21 @@ def _info(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _verify(args: argparse.Namespace, out: TextIO) -> int:
+    from omescale.ngff.verify import verify_job
+
+    job = verify_job(args.path, recompute=args.recompute, seed=args.seed)
+    with _scheduler(args.scheduler, args.workers) as client:
+        results = _compute(job.pending, client, _show_progress(args)) if job.pending else []
+    report = job.finish(results)
+    for problem in report.problems:
+        out.write(f"{problem}\n")
+    for note in report.notes:
+        out.write(f"note: {note}\n")
+    out.write(report.summary() + "\n")
+    return 0 if report.ok else 1
+
+
 # --- entry point --------------------------------------------------------------------------------
 
 
@@ -390,6 +432,8 @@ def _dispatch(argv: Sequence[str], out: TextIO) -> int:
         return _example(_example_parser().parse_args(argv[1:]), out)
     if argv and argv[0] == "info":
         return _info(_info_parser().parse_args(argv[1:]), out)
+    if argv and argv[0] == "verify":
+        return _verify(_verify_parser().parse_args(argv[1:]), out)
     return _convert(_convert_parser().parse_args(argv), out)
 
 
