@@ -1,4 +1,4 @@
-"""OME-Zarr output: metadata (NGFF 0.4 / 0.5), writer, labels, in-place levels.
+"""OME-Zarr output: metadata (NGFF 0.4 / 0.5), writer, labels, in-place levels, verify.
 
 The writer creates every array, writes every chunk (one task per storage chunk or shard) and
 writes the multiscales metadata last, so an interrupted pyramid never looks complete.
@@ -12,10 +12,11 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-__all__ = ["add_levels", "write_labels", "write_pyramid"]
+__all__ = ["add_levels", "verify", "write_labels", "write_pyramid"]
 
 _LAZY = {
     "add_levels": "omescale.ngff.inplace",
+    "verify": "omescale.ngff.verify",
     "write_labels": "omescale.ngff.labels",
     "write_pyramid": "omescale.ngff.writer",
 }

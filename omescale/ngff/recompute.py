@@ -22,9 +22,9 @@ import zarr
 from dask.delayed import Delayed
 
 from omescale.api import downsample
+from omescale.inputs.source import from_zarr_array
 from omescale.methods import Methods
 from omescale.ngff.chunk_check import object_key
-from omescale.ngff.readers import from_zarr_array
 
 __all__ = ["RECOMPUTABLE", "RecomputeCheck", "pick_chunks", "recompute_checks"]
 
