@@ -20,6 +20,7 @@ __all__ = [
     "OutputExistsError",
     "OutputInsideInputError",
     "OutputLockedError",
+    "UnsafeOverwriteError",
     "UnsupportedDtypeError",
 ]
 
@@ -60,8 +61,13 @@ class CorruptInputError(OmescaleError, ValueError):
     """An input chunk could not be read or decoded; the message names array and chunk."""
 
 
-class OutputInsideInputError(OmescaleError, ValueError):
+class OutputInsideInputError(OutputExistsError):
     """The output lies inside the input (or would delete it when overwritten)."""
+
+
+class UnsafeOverwriteError(OutputExistsError):
+    """``overwrite`` would delete something omescale does not own: a directory that is not a
+    zarr store, the current or home directory, a filesystem root."""
 
 
 class OutputLockedError(OutputExistsError):

@@ -34,6 +34,7 @@ from omescale.errors import (
     InvalidShapeError,
     OutputExistsError,
     OutputInsideInputError,
+    UnsafeOverwriteError,
     UnsupportedDtypeError,
 )
 
@@ -47,7 +48,9 @@ class Row:
     source: ``zarr`` (a 16x16 zarr array), ``ome`` (a two-level OME-Zarr image), ``group`` (a
     zarr group that is no image), ``dir`` (an empty directory), ``text`` (a text file),
     ``missing``, or ``npy`` (a .npy file of ``array``; the API is also given it in memory).
-    output: ``new`` (a fresh path), ``inside`` (under the input) or ``existing`` (an image).
+    output: ``new`` (a fresh path), ``inside`` (under the input), ``existing`` (an image),
+    ``precious`` (a directory holding a user's file), ``parent`` (the directory holding the
+    input) or ``self`` (the input itself).
     call: ``write`` (``write_pyramid`` / ``omescale IN OUT``) or ``in_place`` (``add_levels`` /
     ``omescale IN --in-place``).
     """
@@ -110,6 +113,13 @@ ROWS = {
     "output-exists": Row("zarr", OutputExistsError, "exists", output="existing"),
     "output-inside-input-array": Row("zarr", OutputInsideInputError, "inside", output="inside"),
     "output-inside-input-image": Row("ome", OutputInsideInputError, "inside", output="inside"),
+    # overwrite replaces only a zarr store
+    "overwrite-users-directory": Row("zarr", UnsafeOverwriteError, "not a zarr store",
+                                     {"overwrite": True}, ("--overwrite",), output="precious"),
+    "overwrite-input-parent": Row("zarr", OutputInsideInputError, "would delete the input",
+                                  {"overwrite": True}, ("--overwrite",), output="parent"),
+    "overwrite-input-itself": Row("ome", OutputInsideInputError, "is the input itself",
+                                  {"overwrite": True}, ("--overwrite",), output="self"),
     # in place
     "in-place-zarr-array": Row("zarr", InputNotFoundError, "not an OME-Zarr image",
                                call="in_place"),
@@ -167,6 +177,14 @@ def _make_output(row: Row, tmp: Path, source: Path) -> Path | None:
         return None
     if row.output == "inside":
         return source / "sub.zarr"
+    if row.output == "parent":
+        return tmp
+    if row.output == "self":
+        return source
+    if row.output == "precious":
+        (tmp / "some_dir").mkdir()
+        (tmp / "some_dir" / "precious.txt").write_text("the only copy\n")
+        return tmp / "some_dir"
     path = tmp / "out.zarr"
     if row.output == "existing":
         omescale.write_pyramid(IMAGE[:8, :8], path, max_layer=0)
@@ -197,7 +215,7 @@ def _setup(row: Row, tmp: Path) -> tuple[Path, Path | None, Any, Any]:
 def _assert_nothing_written(row: Row, source: Path, target: Path | None, before_in, before_out):
     assert snapshot(source) == before_in, "the input changed"
     if target is not None:
-        if row.output == "existing":
+        if row.output != "new" and row.output != "inside":
             assert snapshot(target) == before_out, "the existing output changed"
         else:
             assert not os.path.lexists(target), f"{target} was left behind"

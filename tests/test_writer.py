@@ -20,6 +20,7 @@ from omescale.errors import (
     InvalidOptionError,
     OutputExistsError,
     OutputInsideInputError,
+    UnsafeOverwriteError,
 )
 from omescale.ngff import add_levels
 from omescale.ngff.store import LOCK_KEY
@@ -81,8 +82,13 @@ def test_refuses_non_empty_target_and_overwrites_on_request(tmp_path):
     with pytest.raises(OutputExistsError, match="not empty"):
         omescale.write_pyramid(IMAGE, out)
     assert sorted(p.name for p in out.iterdir()) == ["precious.txt"]
-    omescale.write_pyramid(IMAGE, out, overwrite=True, scale_factors=[2])
-    assert not (out / "precious.txt").exists() and is_complete(out)
+    with pytest.raises(UnsafeOverwriteError, match="not a zarr store"):  # not ours to delete
+        omescale.write_pyramid(IMAGE, out, overwrite=True, scale_factors=[2])
+    assert sorted(p.name for p in out.iterdir()) == ["precious.txt"]
+    (out / "precious.txt").unlink()
+    omescale.write_pyramid(IMAGE[:, :20], out, scale_factors=[2])
+    omescale.write_pyramid(IMAGE, out, overwrite=True, scale_factors=[2])  # a zarr store: replaced
+    assert is_complete(out) and zarr.open_array(out / "0").shape == IMAGE.shape
     with pytest.raises(InvalidOptionError):
         omescale.write_pyramid(IMAGE, out, overwrite=True, resume=True)
 

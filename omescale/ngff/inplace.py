@@ -17,14 +17,21 @@ import zarr
 from dask.delayed import Delayed
 from zarr.storage import LocalStore
 
-from omescale.errors import InputNotFoundError, OutputExistsError
+from omescale.errors import InputNotFoundError, OutputExistsError, UnsafeOverwriteError
 from omescale.inputs.source import from_zarr_array
 from omescale.inputs.zarr_input import level_array
 from omescale.methods import Methods
 from omescale.ngff.codecs import DEFAULT_CODEC
 from omescale.ngff.job import marker, storage_layout
 from omescale.ngff.metadata import attributes, check_units, read_image_metadata
-from omescale.ngff.store import acquire_lock, location_of, lock_key, open_store, release_lock
+from omescale.ngff.store import (
+    acquire_lock,
+    check_node_replaceable,
+    location_of,
+    lock_key,
+    open_store,
+    release_lock,
+)
 from omescale.ngff.writer import provenance, run_pyramid_job
 from omescale.plan import PyramidPlan, plan_pyramid
 
@@ -125,6 +132,12 @@ def add_levels(
     if old and not (overwrite or (resume and "omescale" in attrs)):
         raise OutputExistsError(f"{where} already has levels {old}; pass overwrite=True to "
                                 "replace them (level 0 is kept)")
+    holding = [p for p in old if meta.paths[0].startswith(p.rstrip("/") + "/")]
+    if holding:
+        raise UnsafeOverwriteError(f"refusing to replace level {holding[0]!r} of {where}: "
+                                   f"level 0 ({meta.paths[0]!r}) lies inside it")
+    for path in paths[1:]:
+        check_node_replaceable(store, path, f"{where}/{path}", overwrite=overwrite)
     ms, under_ome = _multiscale(attrs)
     level0_ms = {**ms, "datasets": [ms["datasets"][0]]}
     final_ms = {**ms, "datasets": _datasets(plan, ms["datasets"][0], paths),

@@ -39,6 +39,7 @@ from omescale.ngff.metadata import (
 from omescale.ngff.store import (
     LOCK_KEY,
     acquire_lock,
+    check_node_replaceable,
     check_not_inside,
     location_of,
     open_store,
@@ -187,6 +188,7 @@ def write_labels(
     check_not_inside(f"{where}/{path}", src.location, overwrite=overwrite)
     if not (overwrite or resume) and path in image:
         raise OutputExistsError(f"{where}/{path} exists; pass overwrite=True to replace it")
+    check_node_replaceable(store, path, f"{where}/{path}", overwrite=overwrite)
     key = f"labels/{LOCK_KEY}-{name}"
     token = acquire_lock(store, f"{where}/{path}", key)
     try:

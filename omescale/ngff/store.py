@@ -1,8 +1,10 @@
 """Output targets: open a path, URL or zarr store, check it is safe to write, and lock it.
 
 Safety rules (SPEC §5, §9): a non-empty target is refused unless ``overwrite`` (or ``resume``);
-an output inside the input is always refused; an overwrite that would delete the input is
-refused; a second live writer is refused by an exclusive lock object holding the writer's pid.
+an output inside the input is always refused; ``overwrite`` replaces only a zarr store (a group
+or array: ``zarr.json``, ``.zgroup`` or ``.zarray`` at its root) or nothing, never a directory of
+other files, the current or home directory, a filesystem root, the input or a path that holds
+it; a second live writer is refused by an exclusive lock object holding the writer's pid.
 """
 
 from __future__ import annotations
@@ -26,15 +28,21 @@ from omescale.errors import (
     OutputExistsError,
     OutputInsideInputError,
     OutputLockedError,
+    UnsafeOverwriteError,
 )
 
 __all__ = [
     "LOCK_KEY",
     "Target",
+    "ZARR_ROOT_KEYS",
     "acquire_lock",
     "check_not_inside",
+    "check_replaceable",
     "clear_store",
     "is_empty",
+    "is_zarr_store",
+    "check_node_replaceable",
+    "local_path",
     "list_keys",
     "location_of",
     "lock_key",
@@ -44,6 +52,7 @@ __all__ = [
 ]
 
 LOCK_KEY = ".omescale-lock"
+ZARR_ROOT_KEYS = ("zarr.json", ".zgroup", ".zarray")  # a zarr group or array at the root
 _PARTIAL = ".partial"  # suffix of LocalStore's temporary files (atomic write via rename)
 
 
@@ -68,8 +77,13 @@ def open_store(
     path = os.fspath(store)
     if _is_url(path):
         return FsspecStore.from_url(path, storage_options=storage_options, read_only=read_only)
-    path = path.removeprefix("file://")
+    path = os.path.expanduser(path.removeprefix("file://"))
     return LocalStore(os.path.abspath(path), read_only=read_only)
+
+
+def _protocol(store: FsspecStore) -> str:
+    protocol = store.fs.protocol
+    return protocol[0] if isinstance(protocol, tuple | list) else protocol
 
 
 def location_of(store: Store) -> str:
@@ -77,10 +91,17 @@ def location_of(store: Store) -> str:
     if isinstance(store, LocalStore):
         return os.path.realpath(store.root)
     if isinstance(store, FsspecStore):
-        protocol = store.fs.protocol
-        protocol = protocol[0] if isinstance(protocol, tuple | list) else protocol
-        return f"{protocol}://{store.path.strip('/')}"
+        return f"{_protocol(store)}://{store.path.strip('/')}"
     return repr(store)
+
+
+def local_path(store: Store) -> str | None:
+    """The real local directory of a LocalStore or a ``file://`` FsspecStore, else None."""
+    if isinstance(store, LocalStore):
+        return os.path.realpath(store.root)
+    if isinstance(store, FsspecStore) and _protocol(store) in ("file", "local"):
+        return os.path.realpath(store.path)
+    return None
 
 
 def _inside(child: str, parent: str) -> bool:
@@ -88,14 +109,70 @@ def _inside(child: str, parent: str) -> bool:
 
 
 def check_not_inside(target: str, source: str | None, *, overwrite: bool) -> None:
-    """Refuse an output inside the input, and an overwrite that would delete the input."""
+    """Refuse the input itself as output, an output inside the input, and an overwrite that
+    would delete the input."""
     if source is None:
         return
+    if target.rstrip("/") == source.rstrip("/"):
+        raise OutputInsideInputError(f"output {target} is the input itself; write elsewhere")
     if _inside(target, source):
         raise OutputInsideInputError(f"output {target} lies inside the input {source}")
     if overwrite and _inside(source, target):
         raise OutputInsideInputError(
             f"overwriting {target} would delete the input {source}, which lies inside it"
+        )
+
+
+def _protected(path: str) -> str | None:
+    """Why the local directory ``path`` must never be replaced, or None."""
+    if os.path.dirname(path) == path or os.path.ismount(path):
+        return "it is a filesystem root"
+    try:
+        cwd = os.path.realpath(os.getcwd())
+    except OSError:  # the current directory was deleted
+        cwd = None
+    home = os.path.realpath(os.path.expanduser("~"))
+    for name, special in (("current directory", cwd), ("home directory", home)):
+        if special is None:
+            continue
+        if path == special:
+            return f"it is the {name}"
+        if _inside(special, path):
+            return f"it contains the {name} {special}"
+    return None
+
+
+def is_zarr_store(store: Store) -> bool:
+    """Whether a zarr group or array lives at the store's root."""
+    return any(sync(store.exists(key)) for key in ZARR_ROOT_KEYS)
+
+
+def check_replaceable(store: Store, location: str, source: str | None = None) -> None:
+    """Refuse to replace anything but a zarr store (or nothing) at ``store``.
+
+    Raises
+    ------
+    UnsafeOverwriteError
+        The target is a filesystem root, the current or home directory (or holds one), a
+        file, or a non-empty directory that is not a zarr store.
+    OutputInsideInputError
+        The target is the input, lies inside it or holds it.
+    """
+    path = local_path(store)
+    refuse = f"refusing to overwrite {location}"
+    if path is not None:
+        reason = _protected(path)
+        if reason is not None:
+            raise UnsafeOverwriteError(f"{refuse}: {reason}")
+        if os.path.lexists(path) and not os.path.isdir(path):
+            raise UnsafeOverwriteError(f"{refuse}: it is a file, not a zarr store")
+    elif isinstance(store, FsspecStore) and not store.path.strip("/"):
+        raise UnsafeOverwriteError(f"{refuse}: it is the root of its file system")
+    check_not_inside(location, source, overwrite=True)
+    if not is_empty(store) and not is_zarr_store(store):
+        raise UnsafeOverwriteError(
+            f"{refuse}: it is not empty and not a zarr store (no zarr.json, .zgroup or .zarray "
+            "at its root); omescale replaces only a zarr store, so move or delete it yourself"
         )
 
 
@@ -108,19 +185,52 @@ def list_keys(store: Store, prefix: str = "") -> list[str]:
     return [k for k in sync(collect()) if not k.endswith(_PARTIAL)]
 
 
+def check_node_replaceable(store: Store, path: str, where: str, *, overwrite: bool) -> None:
+    """Refuse to write at ``path`` inside a store when something other than a zarr node
+    (e.g. a user's files) lives there.
+
+    Raises
+    ------
+    UnsafeOverwriteError, OutputExistsError
+        With and without ``overwrite``.
+    """
+    prefix = path.strip("/") + "/"
+    keys = [k for k in list_keys(store, prefix) if not k.rsplit("/", 1)[-1].startswith(LOCK_KEY)]
+    if not keys or any(sync(store.exists(prefix + k)) for k in ZARR_ROOT_KEYS):
+        return
+    if overwrite:
+        raise UnsafeOverwriteError(f"refusing to overwrite {where}: it holds files and is not "
+                                   "a zarr group or array; move or delete them yourself")
+    raise OutputExistsError(f"{where} exists and is not a zarr group or array")
+
+
 def is_empty(store: Store) -> bool:
     """Whether the store holds nothing but (possibly) omescale's lock."""
+    path = local_path(store)
+    if path is not None:  # one directory listing, not a walk of every file below it
+        if not os.path.isdir(path):
+            return not os.path.lexists(path)
+        with os.scandir(path) as entries:
+            return all(e.name == LOCK_KEY for e in entries)
     return all(k == LOCK_KEY for k in list_keys(store))
 
 
 def clear_store(store: Store) -> None:
-    """Delete everything in the store except the lock (used by ``overwrite=True``)."""
+    """Delete everything in a zarr store except the lock (used by ``overwrite=True``).
+
+    Raises
+    ------
+    UnsafeOverwriteError
+        The store is not a zarr store (nor empty), or a directory that must never be replaced
+        (``check_replaceable``): nothing is deleted.
+    """
+    check_replaceable(store, location_of(store))
     if isinstance(store, LocalStore):
         root = Path(store.root)
         for entry in root.iterdir() if root.is_dir() else ():
             if entry.name == LOCK_KEY:
                 continue
-            if entry.is_dir():
+            if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry)
             else:
                 entry.unlink()
@@ -231,17 +341,27 @@ def open_target(
     ------
     OutputInsideInputError
         The output lies inside the input ``source`` (or would delete it when overwritten).
+    UnsafeOverwriteError
+        ``overwrite`` would replace something that is not a zarr store (``check_replaceable``).
     OutputExistsError
-        The target is not empty and neither ``overwrite`` nor ``resume`` was given.
+        The target is not empty and neither ``overwrite`` nor ``resume`` was given, or
+        ``resume`` was given for a target that is not a zarr store.
     """
     if overwrite and resume:
         raise InvalidOptionError("overwrite=True and resume=True exclude each other; pass one")
     zstore = open_store(store, storage_options=storage_options)
     target = Target(zstore, location_of(zstore))
     check_not_inside(target.location, source, overwrite=overwrite)
-    if not (overwrite or resume) and not is_empty(zstore):
-        raise OutputExistsError(
-            f"output {target.location} exists and is not empty; pass overwrite=True to "
-            "replace it or resume=True to finish an interrupted write"
-        )
+    if overwrite:
+        check_replaceable(zstore, target.location, source)
+    elif not is_empty(zstore):
+        if not resume:
+            raise OutputExistsError(
+                f"output {target.location} exists and is not empty; pass overwrite=True to "
+                "replace it or resume=True to finish an interrupted write"
+            )
+        if not is_zarr_store(zstore):
+            raise OutputExistsError(
+                f"cannot resume {target.location}: it is not empty and not a zarr store"
+            )
     return target
