@@ -6,6 +6,7 @@ level would; ``laplacian`` keeps the float gaussian chain ``G_k`` and stores ``G
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -81,6 +82,21 @@ def _laplacian_levels(x, plan: PyramidPlan, blocks, lag: int | None) -> list:
     return levels
 
 
+def _described(image: Any, given: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """An ``xarray.DataArray``'s data, and its axes, sizes, units and translation where the
+    caller gave none; any other input as it is."""
+    if "xarray" not in sys.modules:  # no DataArray can exist: keep import omescale light
+        return image, given
+    from omescale.inputs.xarray_input import dataarray_geometry, is_dataarray
+
+    if not is_dataarray(image):
+        return image, given
+    geometry = dataarray_geometry(image)
+    said = {"axes": geometry.axes, "physical_sizes": geometry.physical_sizes,
+            "units": geometry.units, "translation": geometry.translation}
+    return image.data, {k: v if v is not None else said[k] for k, v in given.items()}
+
+
 def pyramid(
     image: Any,
     scale_factors: Sequence[object] | None = None,
@@ -99,7 +115,10 @@ def pyramid(
 
     Parameters
     ----------
-    image : numpy or dask array (or zarr array), 2 to 5 dimensions
+    image : numpy, dask, zarr array or xarray.DataArray, 2 to 5 dimensions
+        A DataArray's dims are its axes and its coordinates give ``physical_sizes`` and
+        ``translation`` (uniform spacing and first value), its coordinates' ``units`` attribute
+        the units, unless given here (see ``omescale.inputs.xarray_input``).
     scale_factors : list, optional
         One entry per level after level 0: an int (cumulative factor on y and x) or a dict of
         axis -> cumulative factor. Default: halve y and x until they fit in one chunk; z only
@@ -136,6 +155,10 @@ def pyramid(
     """
     if as_xarray:
         require_xarray()  # before any work: the missing extra is the first thing to fix
+    image, given = _described(image, {"axes": axes, "physical_sizes": physical_sizes,
+                                       "units": units, "translation": translation})
+    axes, physical_sizes = given["axes"], given["physical_sizes"]
+    units, translation = given["units"], given["translation"]
     x = as_array(image)
     input_chunks = tuple(c[0] for c in x.chunks) if isinstance(x, da.Array) else None
     plan = plan_pyramid(

@@ -230,3 +230,96 @@ def test_missing_xarray_names_the_extra(monkeypatch, tmp_path):
         omescale.pyramid(x, [2], as_xarray=True)
     with pytest.raises(MissingExtraError, match=r"omescale\[xarray\]"):
         omescale.open_pyramid(Path(tmp_path))
+
+
+# ---- xarray in -----------------------------------------------------------------------------
+
+def _dataarray(ngff, dims, spacing, origin, chunked, seed=1):
+    """A DataArray with ``dims`` (any order) over random data, coordinates origin + spacing * i
+    on the space axes, and the same data in NGFF order with its axes, as numpy."""
+    shape = {"z": 5, "y": 37, "x": 29, "c": 3}
+    ref = np.random.default_rng(seed).integers(0, 60000, [shape[a] for a in ngff])
+    ref = ref.astype(np.uint16)
+    coords = {a: origin[a] + spacing[a] * np.arange(shape[a]) for a in dims if a in spacing}
+    arr = xr.DataArray(ref, dims=tuple(ngff), coords=coords).transpose(*dims)
+    if chunked:
+        arr = arr.chunk({a: 8 for a in dims})
+    return arr, ref
+
+
+@pytest.mark.parametrize(("dims", "ngff"), [("yx", "yx"), ("zyx", "zyx"), ("cyx", "cyx")])
+@pytest.mark.parametrize("chunked", [False, True])
+def test_dataarray_equals_numpy_with_axes_and_sizes(tmp_path, dims, ngff, chunked):
+    spacing = {"z": 2.5, "y": 0.1, "x": 3}
+    origin = {"z": -1.0, "y": 100.0, "x": 7}
+    arr, ref = _dataarray(ngff, dims, spacing, origin, chunked)
+    sizes = {a: float(spacing[a]) for a in ngff if a in spacing}
+    shift = {a: float(origin[a]) for a in ngff if a in origin}
+    ours = omescale.pyramid(arr, [2, 4], method="resize", as_xarray=True)
+    theirs = omescale.pyramid(ref, [2, 4], method="resize", axes=ngff, physical_sizes=sizes,
+                              translation=shift, as_xarray=True)
+    xr.testing.assert_identical(ours, theirs)
+    assert ours["scale0/image"].dims == tuple(ngff)
+    assert isinstance(ours["scale1/image"].data, da.Array if chunked else np.ndarray)
+    omescale.write_pyramid(arr, tmp_path / "a.zarr", scale_factors=[2, 4])
+    omescale.write_pyramid(ref, tmp_path / "n.zarr", scale_factors=[2, 4], axes=ngff,
+                           physical_sizes=sizes, translation=shift)
+    a, n = (zarr.open_group(tmp_path / p, mode="r") for p in ("a.zarr", "n.zarr"))
+    assert a.attrs["ome"]["multiscales"][0]["datasets"] == \
+        n.attrs["ome"]["multiscales"][0]["datasets"]
+    for k in range(3):
+        np.testing.assert_array_equal(a[str(k)][...], n[str(k)][...])
+
+
+def test_dataarray_units_and_missing_coordinates():
+    y = np.arange(20.0) * 0.25
+    arr = xr.DataArray(np.zeros((20, 30), np.uint8), dims=("y", "x"),
+                       coords={"y": ("y", y, {"units": "µm"})}, attrs={"units": "photons"})
+    tree = omescale.pyramid(arr, [2], method="local_mean", as_xarray=True)
+    x1 = tree["scale1/image"]
+    assert x1["y"].attrs == {"units": "micrometer"} and x1["x"].attrs == {}
+    np.testing.assert_array_equal(x1["x"].values, 0.5 + 2.0 * np.arange(15))  # scale 1, t 0
+    np.testing.assert_array_equal(x1["y"].values, 0.125 + 0.5 * np.arange(10))
+    table = arr.drop_vars("y").assign_attrs(units={"y": "nanometer", "x": "nm"})
+    units = omescale.pyramid(table, [2], as_xarray=True)["scale0/image"]
+    assert [units[a].attrs["units"] for a in "yx"] == ["nanometer", "nanometer"]
+
+
+@pytest.mark.parametrize(("coords", "match"), [
+    ({"x": np.r_[0.0, 1.0, 2.0, 3.5, 4.0, 5.0]}, "dim 'x' is not uniformly spaced"),
+    ({"y": np.arange(8.0)[::-1]}, "dim 'y' does not increase"),
+    ({"y": np.array(list("abcdefgh"))}, "dim 'y' holds"),
+])
+def test_bad_coordinates_are_refused_before_writing(tmp_path, coords, match):
+    arr = xr.DataArray(np.zeros((8, 6), np.uint8), dims=("y", "x"), coords=coords)
+    with pytest.raises(omescale.OmescaleError, match=match):
+        omescale.pyramid(arr, [2])
+    with pytest.raises(omescale.OmescaleError, match=match):
+        omescale.write_pyramid(arr, tmp_path / "out.zarr", scale_factors=[2])
+    assert not (tmp_path / "out.zarr").exists()
+    with pytest.raises(omescale.OmescaleError, match="dim 'row' is not an OME-NGFF axis"):
+        omescale.pyramid(xr.DataArray(np.zeros((8, 6)), dims=("row", "x")), [2])
+
+
+def test_write_labels_takes_a_dataarray(tmp_path):
+    image = _image((5, 37, 29))
+    omescale.write_pyramid(image, tmp_path / "img.zarr", scale_factors=[2, 4],
+                           physical_sizes=SIZES)
+    labels = (np.arange(37 * 29 * 5).reshape(5, 37, 29) % 7).astype(np.uint8)
+    arr = xr.DataArray(labels, dims=("z", "y", "x"))
+    omescale.write_labels(arr, tmp_path / "img.zarr", "cells")
+    back = omescale.open_pyramid(tmp_path / "img.zarr" / "labels" / "cells")
+    img = omescale.open_pyramid(tmp_path / "img.zarr")
+    np.testing.assert_array_equal(back["scale0/image"].values, labels)
+    for k in range(3):  # label level k overlays image level k: same shape and coordinates
+        xr.testing.assert_identical(back[f"scale{k}/image"].coords,
+                                    img[f"scale{k}/image"].coords)
+
+
+def test_ome_zarr_input_keeps_its_translation(tmp_path):
+    x = _image((5, 37, 29))
+    omescale.write_pyramid(x, tmp_path / "a.zarr", scale_factors=[2], physical_sizes=SIZES,
+                           translation=ORIGIN)
+    omescale.write_pyramid(tmp_path / "a.zarr", tmp_path / "b.zarr", scale_factors=[2])
+    a, b = (omescale.open_pyramid(tmp_path / p) for p in ("a.zarr", "b.zarr"))
+    xr.testing.assert_identical(a, b)

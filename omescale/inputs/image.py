@@ -33,6 +33,9 @@ class InputImage:
         when the source does not say (then they are inferred from ``ndim``).
     physical_sizes, units
         Axis -> level-0 pixel size, axis -> NGFF unit.
+    translation
+        Axis -> level-0 NGFF translation (position of the first pixel centre), when the
+        source says (an OME-Zarr image, a DataArray's coordinates).
     attributes
         User attributes of an OME-Zarr input (copied when ``copy_metadata``).
     location
@@ -48,6 +51,7 @@ class InputImage:
     axes: str | None = None
     physical_sizes: dict[str, float] | None = None
     units: dict[str, str] = field(default_factory=dict)
+    translation: dict[str, float] | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
     location: str | None = None
     native_chunks: bool = True

@@ -15,6 +15,7 @@ from omescale.inputs.image import InputImage
 from omescale.inputs.npy import open_npy
 from omescale.inputs.source import from_zarr_array
 from omescale.inputs.tiff import TIFF_SUFFIXES, open_tiff
+from omescale.inputs.xarray_input import is_dataarray, open_dataarray
 from omescale.inputs.zarr_input import from_zarr_node, plain_zarr_read
 from omescale.ngff.store import location_of, open_store
 
@@ -56,7 +57,8 @@ def open_input(
     Parameters
     ----------
     image
-        numpy or dask array, zarr array or group (OME-Zarr image), an :class:`InputImage`,
+        numpy or dask array, ``xarray.DataArray`` (dims and coordinates give axes, pixel sizes,
+        translation and units), zarr array or group (OME-Zarr image), an :class:`InputImage`,
         or a local path / fsspec URL to a zarr array, OME-Zarr image, TIFF or ``.npy`` file.
     chunks
         Dask chunks for in-memory numpy input (default ``"auto"``).
@@ -70,6 +72,8 @@ def open_input(
     """
     if isinstance(image, InputImage):
         return image
+    if is_dataarray(image):
+        return open_dataarray(image)
     if isinstance(image, da.Array):
         plain = plain_zarr_read(image)
         if plain is not None:  # da.from_zarr(...): read it as omescale's own (steerable) read

@@ -8,7 +8,7 @@ import zarr
 from omescale.errors import InputNotFoundError
 from omescale.inputs.image import InputImage
 from omescale.inputs.source import from_zarr_array
-from omescale.ngff.metadata import attributes, read_image_metadata
+from omescale.ngff.metadata import ImageMetadata, attributes, read_image_metadata
 
 __all__ = ["from_zarr_node", "level_array", "plain_zarr_read"]
 
@@ -36,6 +36,14 @@ def plain_zarr_read(x: da.Array) -> zarr.Array | None:
     return array if x.chunks == storage else None
 
 
+def _translation(meta: ImageMetadata) -> dict[str, float] | None:
+    """Level 0's translation per axis, when the axes are known and it is not all zero."""
+    t0 = meta.translations[0]
+    if meta.axes is None or t0 is None or not any(t0):
+        return None
+    return dict(zip(meta.axes, t0, strict=True))
+
+
 def _from_group(group: zarr.Group, where: str) -> InputImage:
     meta = read_image_metadata(attributes(group), where)
     level0 = level_array(group, meta.paths[0], where)
@@ -45,6 +53,7 @@ def _from_group(group: zarr.Group, where: str) -> InputImage:
         axes=meta.axes,
         physical_sizes=meta.physical_sizes,
         units=meta.units,
+        translation=_translation(meta),
         attributes=meta.user_attributes,
         location=where,
     )

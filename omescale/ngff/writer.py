@@ -201,7 +201,8 @@ def write_pyramid(
         scale_factors=scale_factors, method=method, max_layer=max_layer, chunks=chunks,
         input_chunks=_input_chunks(src), order=order,
         physical_sizes=physical_sizes if physical_sizes is not None else src.physical_sizes,
-        units=units if units is not None else src.units, translation=translation,
+        units=units if units is not None else src.units,
+        translation=translation if translation is not None else src.translation,
     )
     check_units(plan.axes, plan.units)
     layouts = storage_layout(plan, shards, zarr_format, codec)
