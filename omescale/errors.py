@@ -14,6 +14,7 @@ __all__ = [
     "InvalidMethodError",
     "InvalidOptionError",
     "InvalidShapeError",
+    "LabelShapeError",
     "LabelValuesError",
     "MissingExtraError",
     "OmescaleError",
@@ -84,3 +85,8 @@ class LabelValuesError(OmescaleError, ValueError):
 
 class MissingExtraError(OmescaleError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
+
+
+class LabelShapeError(InvalidShapeError):
+    """A label image whose shape or axes differ from its image's level 0 (only the channel
+    axis ``c`` may be left out)."""

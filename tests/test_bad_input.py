@@ -32,6 +32,7 @@ from omescale.errors import (
     InvalidFactorsError,
     InvalidMethodError,
     InvalidShapeError,
+    LabelShapeError,
     OutputExistsError,
     OutputInsideInputError,
     UnsafeOverwriteError,
@@ -51,8 +52,9 @@ class Row:
     output: ``new`` (a fresh path), ``inside`` (under the input), ``existing`` (an image),
     ``precious`` (a directory holding a user's file), ``parent`` (the directory holding the
     input) or ``self`` (the input itself).
-    call: ``write`` (``write_pyramid`` / ``omescale IN OUT``) or ``in_place`` (``add_levels`` /
-    ``omescale IN --in-place``).
+    call: ``write`` (``write_pyramid`` / ``omescale IN OUT``), ``in_place`` (``add_levels`` /
+    ``omescale IN --in-place``) or ``labels`` (``write_labels(IN, OUT, "cells")`` /
+    ``omescale IN OUT --labels cells``).
     """
 
     source: str
@@ -136,6 +138,11 @@ ROWS = {
                                             ("--scale-factors", "32"), call="in_place"),
     "in-place-levels-exist": Row("ome", OutputExistsError, "already has levels",
                                  call="in_place"),
+    # labels must match their image (8x8 here)
+    "labels-shape": Row("npy", LabelShapeError, "do not match the image", call="labels",
+                        output="existing", array=((10, 10), "uint8")),
+    "labels-axes": Row("npy", LabelShapeError, "channel axis c", call="labels",
+                       output="existing", array=((1, 8, 8), "uint8")),
 }
 
 
@@ -227,6 +234,8 @@ def _assert_nothing_written(row: Row, source: Path, target: Path | None, before_
 def _api(row: Row, image: Any, target: Path | None) -> None:
     if row.call == "in_place":
         omescale.add_levels(image, **row.kwargs)
+    elif row.call == "labels":
+        omescale.write_labels(image, target, "cells", **row.kwargs)
     else:
         omescale.write_pyramid(image, target, **row.kwargs)
 
@@ -245,7 +254,7 @@ def test_api_refuses_and_writes_nothing(tmp_path, row):
         _api(row, source, target)
     _check_error(row, info.value)
     _assert_nothing_written(row, source, target, before_in, before_out)
-    if row.source == "npy" and row.call == "write":  # the same array in memory
+    if row.source == "npy" and row.call != "in_place":  # the same array in memory
         array = np.load(source, allow_pickle=True)
         with pytest.raises(omescale.OmescaleError) as info:
             _api(row, array, target)
@@ -320,7 +329,8 @@ def cli():
 
 def _cli_argv(row: Row, source: Path, target: Path | None) -> list[str]:
     head = [str(source), "--in-place"] if row.call == "in_place" else [str(source), str(target)]
-    return [*head, *row.argv]
+    tail = ["--labels", "cells"] if row.call == "labels" else []
+    return [*head, *tail, *row.argv]
 
 
 def _check_cli(row: Row, result: Result) -> None:

@@ -1,5 +1,7 @@
 """write_labels: label-safe methods, image-label metadata, levels aligned with the image."""
 
+import re
+
 import numpy as np
 import pytest
 import zarr
@@ -13,6 +15,7 @@ from omescale.errors import (
     InvalidMethodError,
     InvalidOptionError,
     InvalidShapeError,
+    LabelShapeError,
     OutputExistsError,
     UnsupportedDtypeError,
 )
@@ -95,3 +98,34 @@ def test_labels_need_an_image(tmp_path):
     with pytest.raises(InputNotFoundError):
         omescale.write_labels(LABELS, tmp_path / "missing.zarr", "a")
     assert not (tmp_path / "missing.zarr").exists()
+
+
+def test_labels_that_do_not_match_the_image_are_refused(tmp_path):
+    """Issue 14 item 4: shape and axes are checked against level 0, before anything is written."""
+    out = tmp_path / "img.zarr"
+    volume = RNG.integers(0, 255, size=(6, 300, 280), dtype=np.uint8)  # axes zyx
+    omescale.write_pyramid(volume, out, chunks=(6, 128, 128), scale_factors=[2])
+    before = sorted(p.name for p in out.iterdir())
+    cases = [
+        (np.ones((10, 10), np.uint8), {}, "do not match the image"),
+        (np.ones((300, 280), np.uint8), {}, "with or without the channel axis c"),
+        (np.ones((300, 280), np.uint8), {"axes": "yx"}, "axes 'yx'"),
+        (np.ones((6, 300, 279), np.uint8), {}, "expected (6, 300, 280)"),
+        (np.ones((6, 300, 280), np.uint8), {"axes": "cyx"}, "axes 'cyx'"),
+    ]
+    for labels, kwargs, words in cases:
+        with pytest.raises(LabelShapeError, match=re.escape(words)):
+            omescale.write_labels(labels, out, "cells", **kwargs)
+        assert sorted(p.name for p in out.iterdir()) == before
+        assert not (out / "labels").exists()
+    assert issubclass(LabelShapeError, InvalidShapeError)
+    omescale.write_labels(np.ones((6, 300, 280), np.uint8), out, "cells")  # matching: written
+    assert zarr.open_array(out / "labels" / "cells" / "1").shape == (6, 150, 140)
+
+
+def test_labels_may_leave_out_the_channel_axis_only(image):
+    out, _ = image  # axes cyx, level 0 (2, 41, 50)
+    omescale.write_labels(np.stack([LABELS, LABELS]), out, "both", axes="cyx")
+    omescale.write_labels(LABELS, out, "plane", axes="yx")
+    with pytest.raises(LabelShapeError, match="expected"):
+        omescale.write_labels(np.stack([LABELS] * 3), out, "three")

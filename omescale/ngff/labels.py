@@ -19,7 +19,7 @@ from omescale.errors import (
     InputNotFoundError,
     InvalidMethodError,
     InvalidOptionError,
-    InvalidShapeError,
+    LabelShapeError,
     OutputExistsError,
     UnsupportedDtypeError,
 )
@@ -61,14 +61,34 @@ def _label_method(method: str | Methods) -> Methods:
     return method
 
 
-def _label_axes(image_axes: str | None, ndim: int) -> str | None:
-    """The image's axes without ``c`` (then ``t``) until they match the labels' dimensions."""
-    axes = image_axes
-    for drop in "ct":
-        if axes is None or len(axes) <= ndim:
-            break
-        axes = axes.replace(drop, "")
-    return axes if axes is not None and len(axes) == ndim else None
+def matching_axes(shape: tuple[int, ...], axes: str | None, image_axes: str | None,
+                  base: tuple[int, ...], where: str) -> str | None:
+    """The labels' axes, after checking them and ``shape`` against the image's level 0.
+
+    The labels take the image's axes, with or without the channel axis ``c``, and its
+    level-0 size on each of them.
+
+    Raises
+    ------
+    LabelShapeError
+        Different axes, or a different size on any axis.
+    """
+    found = f"labels of shape {tuple(shape)}" + (f" (axes {axes!r})" if axes else "")
+    if image_axes is None:
+        if tuple(shape) != tuple(base):
+            raise LabelShapeError(f"{found} do not match the image's level 0 {base} ({where})")
+        return axes
+    allowed = (image_axes, image_axes.replace("c", ""))
+    axes = axes or next((a for a in allowed if len(a) == len(shape)), None)
+    if axes not in allowed:
+        raise LabelShapeError(
+            f"{found} do not match the image {where} (axes {image_axes!r}, level 0 {base}): "
+            "labels take the image's axes, with or without the channel axis c")
+    wanted = tuple(base[image_axes.index(a)] for a in axes)
+    if tuple(shape) != wanted:
+        raise LabelShapeError(f"{found} do not match the image's level 0 {base} (axes "
+                              f"{image_axes!r}): expected {wanted}")
+    return axes
 
 
 def _image_factors(
@@ -141,7 +161,7 @@ def write_labels(
 
     Raises
     ------
-    InvalidMethodError, UnsupportedDtypeError, InvalidShapeError, InputNotFoundError
+    InvalidMethodError, UnsupportedDtypeError, LabelShapeError, InputNotFoundError
         Before anything is written.
     """
     method = _label_method(method)
@@ -159,14 +179,8 @@ def write_labels(
     src = open_input(labels, storage_options=storage_options)
     if src.data.dtype.kind not in "biu":
         raise UnsupportedDtypeError(f"labels must be integers or bool, not {src.data.dtype}")
-    axes = axes or src.axes or _label_axes(meta.axes, src.data.ndim)
-    base = level_array(image, meta.paths[0], where).shape
-    if axes and meta.axes and len(axes) == src.data.ndim:
-        wanted = tuple(base[meta.axes.index(a)] for a in axes if a in meta.axes)
-        found = tuple(n for a, n in zip(axes, src.data.shape, strict=True) if a in meta.axes)
-        if found != wanted:
-            raise InvalidShapeError(f"labels of shape {src.data.shape} (axes {axes!r}) do not "
-                                    f"match the image's level 0 {base} (axes {meta.axes!r})")
+    base = tuple(level_array(image, meta.paths[0], where).shape)
+    axes = matching_axes(src.data.shape, axes or src.axes, meta.axes, base, where)
     if scale_factors is None and axes and meta.axes and set(axes) <= set(meta.axes):
         scale_factors = _image_factors(image, meta, axes, where)
     sizes = meta.physical_sizes
