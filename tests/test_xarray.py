@@ -323,3 +323,20 @@ def test_ome_zarr_input_keeps_its_translation(tmp_path):
     omescale.write_pyramid(tmp_path / "a.zarr", tmp_path / "b.zarr", scale_factors=[2])
     a, b = (omescale.open_pyramid(tmp_path / p) for p in ("a.zarr", "b.zarr"))
     xr.testing.assert_identical(a, b)
+
+
+def test_add_levels_to_the_image_a_tree_reads(tmp_path):
+    x = _image((5, 37, 29))
+    omescale.write_pyramid(x, tmp_path / "full.zarr", scale_factors=[2, 4], physical_sizes=SIZES)
+    omescale.write_pyramid(x, tmp_path / "one.zarr", max_layer=0, physical_sizes=SIZES)
+    tree = omescale.open_pyramid(tmp_path / "one.zarr")
+    with pytest.raises(omescale.OmescaleError, match="does not read a stored OME-Zarr image"):
+        omescale.add_levels(tree["scale0/image"] + 1, scale_factors=[2, 4])
+    omescale.add_levels(tree, scale_factors=[2, 4])
+    xr.testing.assert_identical(omescale.open_pyramid(tmp_path / "one.zarr"),
+                                omescale.open_pyramid(tmp_path / "full.zarr"))
+    with pytest.raises(omescale.OmescaleError, match="reads level '1', not level 0"):
+        omescale.add_levels(omescale.open_pyramid(tmp_path / "one.zarr")["scale1/image"])
+    again = omescale.open_pyramid(tmp_path / "one.zarr")["scale0/image"]
+    omescale.add_levels(again, scale_factors=[2], overwrite=True)
+    assert len(omescale.open_pyramid(tmp_path / "one.zarr").children) == 2

@@ -24,14 +24,19 @@ from typing import Any
 
 import dask.array as da
 import numpy as np
+import zarr
 
 from omescale.axes import AXIS_ORDER
-from omescale.errors import InvalidAxesError
+from omescale.errors import InputNotFoundError, InvalidAxesError
 from omescale.inputs.image import Channel, InputImage
 from omescale.inputs.source import from_zarr_array
 from omescale.inputs.zarr_input import plain_zarr_read
+from omescale.ngff.metadata import attributes, read_image_metadata
 
-__all__ = ["DataArrayGeometry", "dataarray_geometry", "is_dataarray", "open_dataarray"]
+__all__ = [
+    "DataArrayGeometry", "dataarray_geometry", "is_dataarray", "is_xarray", "open_dataarray",
+    "stored_image",
+]
 
 # Abbreviations seen in xarray/CF datasets -> OME-NGFF (UDUNITS-2) unit names.
 _UNIT_ALIASES = {
@@ -59,6 +64,12 @@ def is_dataarray(obj: Any) -> bool:
     """Whether ``obj`` is an ``xarray.DataArray`` (without importing xarray)."""
     xr = sys.modules.get("xarray")
     return xr is not None and isinstance(obj, xr.DataArray)
+
+
+def is_xarray(obj: Any) -> bool:
+    """Whether ``obj`` is an ``xarray.DataArray`` or ``xarray.DataTree``."""
+    xr = sys.modules.get("xarray")
+    return xr is not None and isinstance(obj, xr.DataArray | xr.DataTree)
 
 
 def _axes(dims: tuple[Any, ...]) -> str:
@@ -164,3 +175,46 @@ def open_dataarray(arr: Any) -> InputImage:
         units=geometry.units, translation=geometry.translation, native_chunks=native,
         channels=geometry.channels,
     )
+
+
+def _level0_array(obj: Any) -> Any:
+    """The zarr array a DataTree's first level (or a DataArray) plainly reads, else None."""
+    xr = sys.modules["xarray"]
+    if isinstance(obj, xr.DataTree):
+        first = next(iter(obj.children.values()), None)
+        if first is None or not first.data_vars:
+            return None
+        obj = next(iter(first.data_vars.values()))
+    return plain_zarr_read(obj.data) if isinstance(obj.data, da.Array) else None
+
+
+def stored_image(obj: Any) -> Any:
+    """The writable zarr store of the OME-Zarr image whose level 0 ``obj`` reads: a
+    DataTree from :func:`omescale.open_pyramid` or its level-0 DataArray.
+
+    Raises
+    ------
+    InputNotFoundError
+        ``obj`` is not a plain read of a stored image's level 0 (an in-memory or computed
+        DataArray has no image to add levels to: write it with ``write_pyramid``).
+    """
+    array = _level0_array(obj)
+    where = "the DataArray" if is_dataarray(obj) else "the DataTree"
+    if array is None:
+        raise InputNotFoundError(
+            f"{where} does not read a stored OME-Zarr image (it is in memory or computed): "
+            "add_levels adds levels to a stored image (pass its path or "
+            "omescale.open_pyramid(path)); write this one with write_pyramid"
+        )
+    group_path, _, name = array.path.rpartition("/")
+    store = array.store
+    if group_path:
+        raise InputNotFoundError(
+            f"{where} reads {array.path!r}, an image below the store's root: pass the image's "
+            "path to add_levels instead"
+        )
+    meta = read_image_metadata(attributes(zarr.open_group(store, mode="r")), "the image")
+    if meta.paths[0] != name:
+        raise InputNotFoundError(f"{where} reads level {name!r}, not level 0 "
+                                 f"({meta.paths[0]!r}) of its image")
+    return store.with_read_only(False) if store.read_only else store

@@ -19,6 +19,7 @@ from zarr.storage import LocalStore
 
 from omescale.errors import InputNotFoundError, OutputExistsError, UnsafeOverwriteError
 from omescale.inputs.source import from_zarr_array
+from omescale.inputs.xarray_input import is_xarray, stored_image
 from omescale.inputs.zarr_input import level_array
 from omescale.methods import Methods
 from omescale.ngff.codecs import DEFAULT_CODEC
@@ -101,6 +102,9 @@ def add_levels(
 ) -> Delayed | None:
     """Add pyramid levels to the OME-Zarr image at ``image_store`` without rewriting level 0.
 
+    ``image_store`` is a path, URL or zarr store, or an ``xarray.DataTree`` opened by
+    :func:`omescale.open_pyramid` (or its level-0 DataArray): the image it reads.
+
     Levels other than level 0 that already exist are refused unless ``overwrite=True``
     (they are replaced); ``resume=True`` finishes an interrupted ``add_levels``. Other options
     are those of :func:`omescale.write_pyramid`.
@@ -112,6 +116,8 @@ def add_levels(
     OutputExistsError
         The image already has other levels and ``overwrite`` was not given.
     """
+    if is_xarray(image_store):  # a tree from open_pyramid, or its level 0
+        image_store = stored_image(image_store)
     group, where = _open_image(image_store, storage_options)
     store = group.store
     attrs = copy.deepcopy(attributes(group))
