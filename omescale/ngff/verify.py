@@ -9,7 +9,8 @@ Checks, for the image and every label image under ``labels/``:
 - every storage object (chunk, or shard) is present and decodes (``omescale.ngff.chunk_check``,
   one task per object on the current dask scheduler). A missing object counts as the fill value
   unless the array writes empty chunks: omescale's writers always do (their levels are listed in
-  ``_OWN``), other writers only when zarr's ``write_empty_chunks`` config says so;
+  ``omescale.ngff.recorded.OWN_WRITERS``), other writers only when zarr's
+  ``write_empty_chunks`` config says so;
 - labels match the image (their axes and level-0 shape, a channel axis may be absent);
 - with ``recompute=K``, K random chunks of every level >= 1 equal a recomputation from the
   level below (``omescale.ngff.recompute``), where the metadata names an omescale method.
@@ -22,7 +23,6 @@ An incomplete pyramid is a report with problems, never an exception.
 from __future__ import annotations
 
 import functools
-import itertools
 import os
 import uuid
 from collections.abc import Mapping, Sequence
@@ -36,17 +36,16 @@ import zarr
 
 from omescale.axes import validate_axes
 from omescale.errors import InputNotFoundError, InvalidOptionError, OmescaleError
-from omescale.methods import METHOD_SPECS, Methods
+from omescale.methods import METHOD_SPECS
 from omescale.ngff.chunk_check import object_key, object_status
-from omescale.ngff.consistency import LevelInfo, derived_factors, level_problems
+from omescale.ngff.consistency import LevelInfo, level_problems
 from omescale.ngff.metadata import attributes, read_image_metadata
 from omescale.ngff.recompute import RECOMPUTABLE, RecomputeCheck, recompute_checks
+from omescale.ngff.recorded import OWN_WRITERS, RecordedWriter, recorded_writer, step_factors
 from omescale.ngff.store import location_of, open_store
 
 __all__ = ["Problem", "VerifyJob", "VerifyReport", "verify", "verify_job"]
 
-# Writer function recorded in the metadata -> first level it wrote itself (with every object).
-_OWN = {"omescale.write_pyramid": 0, "omescale.write_labels": 0, "omescale.add_levels": 1}
 
 
 @dataclass(frozen=True)
@@ -179,59 +178,8 @@ def _multiscale(attrs: Mapping[str, Any]) -> dict[str, Any]:
     return dict(entries[0]) if isinstance(entries[0], Mapping) else {}
 
 
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
 def _join(*parts: str) -> str:
     return "/".join(p.strip("/") for p in parts if p.strip("/"))
-
-
-@dataclass(frozen=True)
-class _Writer:
-    """What the metadata says about who wrote the pyramid and how."""
-
-    function: str | None = None
-    method: Methods | None = None
-    order: int | None = None
-    cumulative: list[tuple[int, ...]] | None = None
-
-
-def _writer(ms: Mapping[str, Any], axes: str) -> _Writer:
-    """The writer recorded in a multiscales entry; its method only when omescale wrote it."""
-    prov: Mapping[str, Any] = _mapping(ms.get("metadata"))
-    function = prov.get("function") if isinstance(prov.get("function"), str) else None
-    if function not in _OWN:
-        return _Writer(function)
-    try:
-        method = Methods(str(prov.get("method") or ms.get("type")))
-    except ValueError:
-        return _Writer(function)
-    args = _mapping(prov.get("args"))
-    order = args.get("order") if isinstance(args.get("order"), int) else None
-    factors = args.get("scale_factors")
-    cumulative = None
-    if isinstance(factors, list) and all(isinstance(f, Mapping) for f in factors):
-        cumulative = [tuple(int(f.get(a, 1)) for a in axes) for f in factors]
-    return _Writer(function, method, order, cumulative)
-
-
-def _steps(writer: _Writer, shapes: Sequence[tuple[int, ...]]) -> list[tuple[int, ...]]:
-    """Step factor of every level after level 0: from the recorded cumulative factors, else
-    the smallest factor giving each level's shape by the ceil rule."""
-    cumulative = writer.cumulative
-    if cumulative is not None and len(cumulative) == len(shapes) - 1:
-        chain = [(1,) * len(shapes[0]), *cumulative]
-        steps = [tuple(b // a for a, b in zip(p, q, strict=True))
-                 for p, q in itertools.pairwise(chain)]
-        if all(s * a == b for (p, q), st in zip(itertools.pairwise(chain), steps, strict=True)
-               for a, b, s in zip(p, q, st, strict=True)):
-            return steps
-    out = []
-    for p, q in itertools.pairwise(shapes):
-        out.append(tuple(next((f for f in derived_factors(n, m) if -(-n // f) == m),
-                              max(1, round(n / m))) for n, m in zip(p, q, strict=True)))
-    return out
 
 
 @dataclass(frozen=True)
@@ -311,8 +259,8 @@ def _plan_image(job: VerifyJob, group: zarr.Group, where: str, *, recompute: int
         return None
     report.checked["levels"] += len(arrays)
     axes = _axes(job, where, meta.axes, arrays)
-    writer = _writer(_multiscale(attrs), axes or "")
-    steps = _steps(writer, [a.shape for a in arrays])
+    writer = recorded_writer(_multiscale(attrs), axes or "")
+    steps = step_factors(writer, [a.shape for a in arrays])
     if axes is not None:
         infos = [LevelInfo(_join(where, p), a.shape, np.dtype(a.dtype), s, t) for p, a, s, t in
                  zip(meta.paths, arrays, meta.scales, meta.translations, strict=True)]
@@ -320,7 +268,7 @@ def _plan_image(job: VerifyJob, group: zarr.Group, where: str, *, recompute: int
         for path, what in level_problems(axes, infos, kind=kind,
                                          factors=None if kind is None else steps):
             report.problems.append(Problem(path, None, what))
-    first_own = _OWN.get(writer.function or "")
+    first_own = OWN_WRITERS.get(writer.function or "")
     for k, (path, array) in enumerate(zip(meta.paths, arrays, strict=True)):
         required = (first_own is not None and k >= first_own) or bool(
             array.config.write_empty_chunks)
@@ -331,7 +279,7 @@ def _plan_image(job: VerifyJob, group: zarr.Group, where: str, *, recompute: int
 
 
 def _plan_recompute(job: VerifyJob, where: str, arrays: Sequence[zarr.Array],
-                    paths: Sequence[str], writer: _Writer, steps: Sequence[tuple[int, ...]],
+                    paths: Sequence[str], writer: RecordedWriter, steps: Sequence[tuple[int, ...]],
                     k: int, rng: np.random.Generator) -> None:
     name = where or "."
     if writer.method is None:
