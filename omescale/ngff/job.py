@@ -35,8 +35,8 @@ from omescale.ngff.tasks import missing_blocks, write_all, write_blocks, write_c
 from omescale.ngff.tiles import gate_total, gated_reads, tile_axes
 from omescale.plan import PyramidPlan
 
-__all__ = ["LevelLayout", "marker", "finish", "open_arrays", "pyramid_writes", "storage_layout",
-           "write_graph"]
+__all__ = ["LevelLayout", "finish", "marker", "metadata_step", "open_arrays", "pyramid_writes",
+           "storage_layout", "write_graph"]
 
 
 
@@ -167,6 +167,12 @@ def _finalize(counts: Sequence[Any], *, group: zarr.Group, attrs: Mapping[str, A
     if lock is not None:
         release_lock(group.store, lock[1], lock[0])
     return int(sum(int(np.sum(c)) for c in counts))
+
+
+def metadata_step(*, group: zarr.Group, attrs: Mapping[str, Any],
+                  lock: tuple[str, str] | None, after: Callable[[], None] | None) -> None:
+    """The last step of a streamed write (run on the client once every unit is written)."""
+    _finalize((), group=group, attrs=attrs, lock=lock, after=after)
 
 
 def finish(

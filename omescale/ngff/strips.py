@@ -43,7 +43,7 @@ from omescale.ngff.tasks import write_counts
 from omescale.ngff.tiles import gate_steps, window_reads
 from omescale.plan import PyramidPlan
 
-__all__ = ["STRIP_BLOCKS", "Stage", "plan_stages", "strip_writes"]
+__all__ = ["STRIP_BLOCKS", "Stage", "plan_stages", "strip_writes", "window_grid"]
 
 #: Default strip width in storage blocks of a stage's first level (``omescale.strip-blocks``).
 STRIP_BLOCKS = 8
@@ -161,7 +161,7 @@ def _windows(plan: PyramidPlan, kernels, stage: Stage, strip: Sequence[int]) -> 
     return windows
 
 
-def _grid(window: Sequence[Range], block: Sequence[int]) -> tuple[tuple[int, ...], ...]:
+def window_grid(window: Sequence[Range], block: Sequence[int]) -> tuple[tuple[int, ...], ...]:
     """Chunks of a window cut at the storage grid of its level."""
     chunks = []
     for (lo, hi), c in zip(window, block, strict=True):
@@ -227,7 +227,7 @@ def strip_writes(
 
             name = "omescale-strip-read-" + tokenize(source, windows[stage.first], gate_name)
             window = window_reads(source, tuple(lo for lo, _ in windows[stage.first]),
-                                  _grid(windows[stage.first], blocks[stage.first]), tile_axes,
+                                  window_grid(windows[stage.first], blocks[stage.first]), tile_axes,
                                   gate_of, name)
             for k in range(stage.first, stage.last + 1):
                 if k > stage.first:
@@ -236,7 +236,7 @@ def strip_writes(
                                            tuple(lo for lo, _ in windows[k]))
                     window = lift_kernel(
                         window, kernel, tuple(hi - lo for lo, hi in windows[k]),
-                        _grid(windows[k], blocks[k]), plan.dtype,
+                        window_grid(windows[k], blocks[k]), plan.dtype,
                         name=f"{plan.method}-{k}-strip", lag=lag, order_axis=rows)
                 if k > stage.first or k == 0:
                     own = tuple(

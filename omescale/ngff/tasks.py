@@ -24,10 +24,11 @@ from omescale.lift.regions import chunk_offsets
 from omescale.ngff.chunk_io import chunk_codec, chunk_index, write_chunk
 from omescale.ngff.store import list_keys
 
-__all__ = ["block_keys", "missing_blocks", "write_all", "write_blocks", "write_counts"]
+__all__ = ["block_keys", "missing_blocks", "store_block", "write_all", "write_blocks",
+           "write_counts"]
 
 
-def _store_block(block: np.ndarray, target: zarr.Array, region: tuple[slice, ...]) -> np.ndarray:
+def store_block(block: np.ndarray, target: zarr.Array, region: tuple[slice, ...]) -> np.ndarray:
     """Write one block to its region; return a one-element count."""
     codec = chunk_codec(target)
     index = None if codec is None else chunk_index(region, codec.chunks, target.shape)
@@ -40,7 +41,7 @@ def _store_block(block: np.ndarray, target: zarr.Array, region: tuple[slice, ...
 
 def _write_mapped(block: np.ndarray, target: zarr.Array, block_info: Any = None):
     region = tuple(slice(a, b) for a, b in block_info[0]["array-location"])
-    return _store_block(block, target, region)
+    return store_block(block, target, region)
 
 
 def _check_blocks(level: da.Array, target: zarr.Array) -> None:
@@ -83,7 +84,7 @@ def write_blocks(
     layer = {}
     for i, idx in enumerate(blocks):
         region = tuple(slice(o[j], o[j + 1]) for o, j in zip(offsets, idx, strict=True))
-        layer[(name, i, *zeros)] = (_store_block, (level.name, *idx), target, region)
+        layer[(name, i, *zeros)] = (store_block, (level.name, *idx), target, region)
     graph = new_layer(name, layer, [level])
     counts = da.Array(graph, name, chunks=((1,) * len(blocks), *[(1,)] * len(zeros)),
                       dtype=np.int64, meta=np.empty((0,) * level.ndim, dtype=np.int64))

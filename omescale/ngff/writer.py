@@ -9,18 +9,26 @@ The levels are derived in one graph (level k+1 from level k), so the base is rea
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
-import dask
 import zarr
-from dask.delayed import Delayed
 
 import omescale
 from omescale.errors import OutputExistsError
 from omescale.inputs import InputImage, open_input
 from omescale.methods import METHOD_SPECS, Methods
 from omescale.ngff.codecs import DEFAULT_CODEC
-from omescale.ngff.job import finish, marker, open_arrays, pyramid_writes, storage_layout
+from omescale.ngff.job import (
+    finish as finish_task,
+)
+from omescale.ngff.job import (
+    marker,
+    metadata_step,
+    open_arrays,
+    pyramid_writes,
+    storage_layout,
+)
 from omescale.ngff.metadata import (
     ZarrFormat,
     attributes,
@@ -29,8 +37,18 @@ from omescale.ngff.metadata import (
     multiscale_metadata,
     ngff_version,
 )
-from omescale.ngff.store import acquire_lock, clear_store, lock_key, open_target, release_lock
+from omescale.ngff.store import (
+    acquire_lock,
+    clear_store,
+    lock_key,
+    open_target,
+    release_lock,
+    remove_partials,
+)
+from omescale.ngff.streamed import StreamedWrite, choose_stream
 from omescale.plan import PyramidPlan, plan_pyramid
+from omescale.stream.job import PyramidJob, StreamJob
+from omescale.stream.units import stream_plan
 
 __all__ = [
     "open_group",
@@ -85,25 +103,38 @@ def _input_chunks(src: InputImage) -> tuple[int, ...] | None:
 def run_pyramid_job(
     group: zarr.Group, src_data: Any, plan: PyramidPlan, layouts, attrs: Mapping[str, Any],
     *, first: int, resume: bool, where: str, lock: tuple[str, str], compute: bool,
-    paths: Sequence[str] | None = None, after: Any = None,
-) -> Delayed | None:
-    """Create arrays, build the write graph and its final metadata task; run it or return it."""
+    paths: Sequence[str] | None = None, after: Any = None, stream: bool | None = None,
+) -> PyramidJob | None:
+    """Create arrays, then build the job: one write graph and its final metadata task, or a
+    stream of work units (``stream``: ``None`` chooses by size); run it or return it."""
     paths = [str(k) for k in range(len(plan.levels))] if paths is None else list(paths)
     key, token = lock
+    release = partial(release_lock, group.store, token, key)
     try:
+        streamed = choose_stream(src_data, plan, layouts, first=first, stream=stream)
         arrays = open_arrays(group, plan, layouts, paths, first=first, resume=resume,
                              where=where)
-        counts = pyramid_writes(src_data, plan, layouts, arrays, resume=resume)
-        final = finish(counts, group, attrs, (key, token), after=after)
+        splan = stream_plan(plan, [lt.block for lt in layouts])
+        if streamed:
+            if resume:
+                for array in arrays:
+                    assert array is not None
+                    remove_partials(array.store, f"{array.path}/")
+            work = StreamedWrite(splan, src_data, [a for a in arrays if a is not None])
+            finish = partial(metadata_step, group=group, attrs=dict(attrs), lock=lock,
+                             after=after)
+            job = PyramidJob(splan, stream=StreamJob(splan, work, resume=resume,
+                                                     finish=finish, release=release))
+        else:
+            counts = pyramid_writes(src_data, plan, layouts, arrays, resume=resume)
+            job = PyramidJob(splan, graph=finish_task(counts, group, attrs, lock, after=after),
+                             release=release)
     except BaseException:
-        release_lock(group.store, token, key)
+        release()
         raise
     if not compute:
-        return final
-    try:
-        dask.compute(final)
-    finally:
-        release_lock(group.store, token, key)
+        return job
+    job.run()
     return None
 
 
@@ -154,7 +185,8 @@ def write_pyramid(
     name: str | None = None,
     copy_metadata: bool = True,
     storage_options: dict | None = None,
-) -> Delayed | None:
+    stream: bool | None = None,
+) -> PyramidJob | None:
     """Write ``image`` as an OME-Zarr multiscale image at ``store``.
 
     Parameters
@@ -181,13 +213,18 @@ def write_pyramid(
     overwrite, resume
         Replace a non-empty target, or finish an interrupted write (only missing chunks).
     compute
-        ``False`` returns one ``dask.delayed`` object whose last step writes the metadata.
+        ``False`` returns the job (:class:`omescale.stream.job.PyramidJob`, a dask
+        ``Delayed`` whose last step writes the metadata; see docs/writing.md).
     name, copy_metadata, storage_options
         Multiscale name; copy an OME-Zarr input's user attributes; fsspec options.
+    stream
+        ``True`` writes in a stream of bounded work units, ``False`` as one dask graph,
+        ``None`` (default) streams large writes (``omescale.stream-objects`` storage objects,
+        default 4096) of inputs omescale reads itself; both give the same bytes.
 
     Returns
     -------
-    Delayed or None
+    PyramidJob or None
         The pending write when ``compute=False``.
 
     Raises
@@ -220,4 +257,5 @@ def write_pyramid(
         release_lock(target.store, token)
         raise
     return run_pyramid_job(group, src.data, plan, layouts, attrs, first=0, resume=resume,
-                           where=target.location, lock=(lock_key(), token), compute=compute)
+                           where=target.location, lock=(lock_key(), token), compute=compute,
+                           stream=stream)

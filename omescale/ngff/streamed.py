@@ -1,0 +1,170 @@
+"""What one work unit of a streamed write reads, computes and writes: a small graph of its own.
+
+A unit (``omescale.stream.units``) reads its window of its stage's first level once (level 0
+from the input, later levels back from the store), computes the stage's levels on it with the
+whole-image kernels seen through the window (``omescale.lift.shifted``, so the values are
+those of the single-graph write, bit for bit), and writes the storage objects of its own box
+of every level, one task per object. On resume only the objects that are missing are written
+(one existence check per object of the unit, on the client).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import dask
+import dask.array as da
+import numpy as np
+import zarr
+from dask.delayed import Delayed
+from zarr.core.sync import sync
+
+from omescale.errors import InvalidOptionError
+from omescale.inputs.source import checked_source, from_zarr_array
+from omescale.lift import lift_kernel
+from omescale.lift.layers import new_layer
+from omescale.lift.shifted import ShiftedKernel
+from omescale.methods import Methods
+from omescale.ngff.strips import window_grid
+from omescale.ngff.tasks import store_block
+from omescale.ngff.tiles import window_reads
+from omescale.plan import PyramidPlan
+from omescale.stream.units import StreamPlan, Unit, level_kernels, own_box, unit_windows
+
+__all__ = ["STREAM_OBJECTS", "StreamedWrite", "choose_stream", "stream_obstacle"]
+
+#: Storage objects above which a write streams by default (``omescale.stream-objects``).
+STREAM_OBJECTS = 4096
+
+Box = tuple[tuple[int, int], ...]
+
+
+def stream_obstacle(src: Any, plan: PyramidPlan, *, first: int) -> str | None:
+    """Why the write of ``plan`` from ``src`` cannot stream (``None``: it can)."""
+    if first != 0:
+        return "levels added in place are written as one graph"
+    if checked_source(src) is None:
+        return ("only inputs omescale reads itself stream (a zarr, OME-Zarr, TIFF or .npy path "
+                "or zarr array)")
+    if Methods(plan.method) == Methods.LAPLACIAN:
+        return "laplacian's float Gaussian chain is not stored, so it cannot be read back"
+    return None
+
+
+def choose_stream(src: Any, plan: PyramidPlan, layouts: Sequence[Any], *, first: int,
+                  stream: bool | None) -> bool:
+    """Whether to stream: as asked, else when the write has more storage objects than the
+    ``omescale.stream-objects`` setting (default :data:`STREAM_OBJECTS`) and can stream."""
+    obstacle = stream_obstacle(src, plan, first=first)
+    if stream and obstacle is not None:
+        raise InvalidOptionError(f"stream=True: {obstacle}")
+    if stream is not None:
+        return bool(stream)
+    limit = int(dask.config.get("omescale.stream-objects", None) or STREAM_OBJECTS)
+    objects = sum(math.prod(-(-n // b) for n, b in zip(lv.shape, lt.block, strict=True))
+                  for lv, lt in zip(plan.levels, layouts, strict=True))
+    return obstacle is None and objects > limit
+
+
+def _no_gate(tile: tuple[int, ...]) -> None:
+    del tile
+
+
+def _total(*counts: np.ndarray) -> int:
+    return int(sum(int(np.sum(c)) for c in counts))
+
+
+@dataclass
+class StreamedWrite:
+    """The per-unit graphs of one streamed pyramid write (picklable, small).
+
+    ``source`` is omescale's own read of level 0 (a dask array from ``open_input``);
+    ``arrays[k]`` the opened output array of level ``k``.
+    """
+
+    splan: StreamPlan
+    source: da.Array
+    arrays: Sequence[zarr.Array]
+    kernels: list[Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.kernels = level_kernels(self.splan.plan)
+
+    def _reader(self, first: int) -> Any:
+        if first == 0:
+            return checked_source(self.source)
+        return checked_source(from_zarr_array(self.arrays[first], f"level {first}"))
+
+    def objects(self, unit: Unit) -> list[tuple[int, tuple[int, ...]]]:
+        """``(level, block index)`` of every storage object ``unit`` writes."""
+        stage = self.splan.stages[unit.stage]
+        out = []
+        for k in range(0 if stage.first == 0 else stage.first + 1, stage.last + 1):
+            box, block = own_box(self.splan.plan, stage, k, unit), self.splan.blocks[k]
+            ranges = [range(lo // b, -(-hi // b)) for (lo, hi), b in zip(box, block, strict=True)]
+            out.extend((k, idx) for idx in itertools.product(*ranges))
+        return out
+
+    def _key(self, k: int, index: tuple[int, ...]) -> str:
+        array = self.arrays[k]
+        key = array.metadata.encode_chunk_key(index)
+        return f"{array.path}/{key}" if array.path else key
+
+    def missing(self, unit: Unit) -> set[tuple[int, tuple[int, ...]]]:
+        """The objects of ``unit`` not in the store yet (one existence check each)."""
+        return {(k, idx) for k, idx in self.objects(unit)
+                if not sync(self.arrays[k].store.exists(self._key(k, idx)))}
+
+    def graph(self, unit: Unit, only: set[tuple[int, tuple[int, ...]]] | None = None) -> Delayed:
+        """One Delayed computing ``unit`` and writing its objects (``only`` those, if given);
+        its value is the number of objects written."""
+        plan, stage = self.splan.plan, self.splan.stages[unit.stage]
+        windows = unit_windows(plan, self.kernels, stage, unit)
+        reader = self._reader(stage.first)
+        first = windows[stage.first]
+        # A fresh token per build: a retried unit must not meet its failed keys on a scheduler.
+        token = uuid.uuid4().hex
+        window = window_reads(reader, tuple(lo for lo, _ in first),
+                              window_grid(first, self.splan.blocks[stage.first]), (), _no_gate,
+                              f"omescale-unit-read-{token}")
+        if window.dtype != plan.dtype:
+            window = window.astype(plan.dtype)
+        parts = []
+        for k in range(stage.first, stage.last + 1):
+            if k > stage.first:
+                kernel = ShiftedKernel(self.kernels[k], tuple(lo for lo, _ in windows[k - 1]),
+                                       tuple(lo for lo, _ in windows[k]))
+                window = lift_kernel(window, kernel, tuple(hi - lo for lo, hi in windows[k]),
+                                     window_grid(windows[k], self.splan.blocks[k]), plan.dtype,
+                                     name=f"omescale-unit-{plan.method}-{k}-{token}")
+            if k > stage.first or k == 0:
+                box = own_box(plan, stage, k, unit)
+                own = tuple(slice(lo - w0, hi - w0)
+                            for (lo, hi), (w0, _) in zip(box, windows[k], strict=True))
+                parts.append((k, window[own], box))
+        return self._writes(parts, only, token)
+
+    def _writes(self, parts: Sequence[tuple[int, da.Array, Box]],
+                only: set[tuple[int, tuple[int, ...]]] | None, token: str) -> Delayed:
+        name = f"omescale-unit-write-{token}"
+        layer: dict[Any, Any] = {}
+        for k, part, box in parts:
+            block = self.splan.blocks[k]
+            first = tuple(lo // b for (lo, _), b in zip(box, block, strict=True))
+            offsets = [list(itertools.accumulate(c, initial=lo))
+                       for c, (lo, _) in zip(part.chunks, box, strict=True)]
+            for idx in itertools.product(*(range(n) for n in part.numblocks)):
+                index = tuple(f + i for f, i in zip(first, idx, strict=True))
+                if only is not None and (k, index) not in only:
+                    continue
+                region = tuple(slice(o[i], o[i + 1]) for o, i in zip(offsets, idx, strict=True))
+                layer[(name, k, *index)] = (store_block, (part.name, *idx), self.arrays[k],
+                                            region)
+        final = f"omescale-unit-{token}"
+        layer[final] = (_total, *list(layer))
+        return Delayed(final, new_layer(final, layer, [p for _, p, _ in parts]))

@@ -1,0 +1,204 @@
+"""Work units of a streamed pyramid write, computed arithmetically and generated lazily.
+
+A *stage* computes levels ``first + 1 .. last`` from level ``first`` (stage 0 also copies
+level 0, the input). Its *units* tile level ``first`` in boxes of ``size`` pixels, a multiple
+along every axis of the storage object (shard or chunk) of every level of the stage, scaled to
+level ``first``: a unit therefore writes whole storage objects of each of its levels (only
+the image's far edge clips them), and no two units write the same object. A unit computes its
+levels from one read of its window of level ``first``: its own box plus the cone that the
+stage's kernels reach into its neighbours (nothing for window methods; a few pixels per level
+for halo methods, which are read again by the neighbour). Levels whose storage object would
+make a unit larger than the unit budget start a new stage, which reads its first level back
+from the store once the stage before has written it (the streamed form of
+``omescale.ngff.strips``' stages).
+
+Everything here is arithmetic on the plan: the number of units, objects and bytes never needs
+the units themselves, and :func:`iter_units` yields them one at a time in stream order.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dask
+
+from omescale.api import level_kernel
+from omescale.plan import PyramidPlan
+
+__all__ = ["UNIT_BYTES", "Stage", "StreamPlan", "Unit", "iter_units", "level_kernels",
+           "own_box", "own_range", "plan_stages", "stream_plan", "unit_bytes", "unit_windows"]
+
+#: Default budget of one unit's box of level ``first``, in bytes (``omescale.unit-bytes``).
+UNIT_BYTES = 256 * 2**20
+
+Range = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """Levels ``first + 1 .. last`` computed from level ``first`` in units of ``size`` pixels
+    of level ``first`` (one entry per axis); ``count`` units along each axis."""
+
+    first: int
+    last: int
+    size: tuple[int, ...]
+    count: tuple[int, ...]
+
+    @property
+    def units(self) -> int:
+        """Number of units of this stage."""
+        return math.prod(self.count)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """Unit ``index`` (one integer per axis) of stage ``stage``."""
+
+    stage: int
+    index: tuple[int, ...]
+
+
+def unit_bytes() -> int:
+    """The unit budget: the ``omescale.unit-bytes`` dask setting, default :data:`UNIT_BYTES`."""
+    return max(1, int(dask.config.get("omescale.unit-bytes", None) or UNIT_BYTES))
+
+
+def _ratio(plan: PyramidPlan, k: int, first: int, axis: int) -> int:
+    return plan.levels[k].cumulative[axis] // plan.levels[first].cumulative[axis]
+
+
+def _box(plan: PyramidPlan, blocks: Sequence[Sequence[int]], first: int, last: int):
+    """Smallest unit of level ``first`` whole in storage objects of levels first..last."""
+    return tuple(
+        math.lcm(*(blocks[j][a] * _ratio(plan, j, first, a) for j in range(first, last + 1)))
+        for a in range(len(plan.axes))
+    )
+
+
+def _nbytes(plan: PyramidPlan, first: int, size: Sequence[int]) -> int:
+    shape = plan.levels[first].shape
+    return math.prod(min(s, n) for s, n in zip(size, shape, strict=True)) * plan.dtype.itemsize
+
+
+def plan_stages(
+    plan: PyramidPlan, blocks: Sequence[Sequence[int]], budget: int | None = None
+) -> tuple[Stage, ...]:
+    """The stages of a streamed write of ``plan`` with storage objects ``blocks[k]``.
+
+    Each stage takes as many levels as fit a unit within ``budget`` bytes of level ``first``,
+    and at least one; the unit is the smallest box whole in every one of its levels' objects.
+    """
+    budget = unit_bytes() if budget is None else budget
+    levels, stages, first = plan.levels, [], 0
+    if len(levels) == 1:
+        size = tuple(blocks[0])
+        return (Stage(0, 0, size, _count(levels[0].shape, size)),)
+    while first < len(levels) - 1:
+        last = first + 1
+        while last + 1 < len(levels) and _nbytes(plan, first, _box(plan, blocks, first,
+                                                                   last + 1)) <= budget:
+            last += 1
+        size = _box(plan, blocks, first, last)
+        stages.append(Stage(first, last, size, _count(levels[first].shape, size)))
+        first = last
+    return tuple(stages)
+
+
+def _count(shape: Sequence[int], size: Sequence[int]) -> tuple[int, ...]:
+    return tuple(-(-n // s) for n, s in zip(shape, size, strict=True))
+
+
+def iter_units(stages: Sequence[Stage]) -> Iterator[Unit]:
+    """Every unit, stage after stage, each stage in row-major order (lazily)."""
+    for s, stage in enumerate(stages):
+        for index in itertools.product(*(range(n) for n in stage.count)):
+            yield Unit(s, tuple(index))
+
+
+def level_kernels(plan: PyramidPlan) -> list[Any]:
+    """``kernels[k]`` computes level ``k`` from level ``k - 1`` (``kernels[0]`` is None)."""
+    return [None] + [
+        level_kernel(plan.method, prev.shape, lv.factors, plan.dtype, plan.order)
+        for prev, lv in itertools.pairwise(plan.levels)
+    ]
+
+
+def own_range(plan: PyramidPlan, stage: Stage, k: int, axis: int, m: int) -> Range:
+    """Range of level ``k`` along ``axis`` that unit ``m`` (along that axis) writes."""
+    step = stage.size[axis] // _ratio(plan, k, stage.first, axis)
+    n = plan.levels[k].shape[axis]
+    return min(m * step, n), min((m + 1) * step, n)
+
+
+def unit_windows(
+    plan: PyramidPlan, kernels: Sequence[Any], stage: Stage, unit: Unit
+) -> dict[int, tuple[Range, ...]]:
+    """``windows[k]``: per axis, the range of level ``k`` the unit computes (its own part
+    plus the cone that later levels of the stage reach into its neighbours)."""
+    windows: dict[int, tuple[Range, ...]] = {}
+    for k in range(stage.last, stage.first - 1, -1):
+        win = []
+        for a in range(len(plan.axes)):
+            lo, hi = own_range(plan, stage, k, a, unit.index[a])
+            if k < stage.last:
+                r0, r1 = kernels[k + 1].reach(a, *windows[k + 1][a])
+                lo, hi = min(lo, r0), max(hi, r1)
+            win.append((lo, hi))
+        windows[k] = tuple(win)
+    return windows
+
+
+def own_box(plan: PyramidPlan, stage: Stage, k: int, unit: Unit) -> tuple[Range, ...]:
+    """The box of level ``k`` that ``unit`` writes."""
+    return tuple(own_range(plan, stage, k, a, m) for a, m in enumerate(unit.index))
+
+
+@dataclass(frozen=True)
+class StreamPlan:
+    """A pyramid plan, its storage objects and its units: what a dry run prints.
+
+    ``blocks[k]`` is the storage object (shard, else chunk) of level ``k``. Small whatever
+    the image: every figure is computed from the shapes, none by enumerating.
+    """
+
+    plan: PyramidPlan
+    blocks: tuple[tuple[int, ...], ...]
+    stages: tuple[Stage, ...]
+
+    def objects(self, k: int) -> int:
+        """Storage objects of level ``k``."""
+        return math.prod(_count(self.plan.levels[k].shape, self.blocks[k]))
+
+    @property
+    def total_objects(self) -> int:
+        return sum(self.objects(k) for k in range(len(self.plan.levels)))
+
+    @property
+    def units(self) -> int:
+        """Units of all stages."""
+        return sum(stage.units for stage in self.stages)
+
+    def unit_nbytes(self, stage: int) -> int:
+        """Bytes of level ``first`` in one whole unit of ``stage`` (halo not counted)."""
+        st = self.stages[stage]
+        return _nbytes(self.plan, st.first, st.size)
+
+    def objects_per_unit(self, stage: int) -> int:
+        """Storage objects one whole unit of ``stage`` writes (at most)."""
+        st = self.stages[stage]
+        levels = range(0 if st.first == 0 else st.first + 1, st.last + 1)
+        return sum(math.prod(-(-st.size[a] // _ratio(self.plan, k, st.first, a))
+                             // self.blocks[k][a] for a in range(len(st.size)))
+                   for k in levels)
+
+
+def stream_plan(
+    plan: PyramidPlan, blocks: Sequence[Sequence[int]], budget: int | None = None
+) -> StreamPlan:
+    """The :class:`StreamPlan` of ``plan`` stored in objects ``blocks``."""
+    blocks = tuple(tuple(int(b) for b in bl) for bl in blocks)
+    return StreamPlan(plan, blocks, plan_stages(plan, blocks, budget))

@@ -1,0 +1,147 @@
+"""A bounded window of work units in flight on the active scheduler.
+
+Units are built (their small graphs) only when a slot frees, so what the client and the
+scheduler hold is the window, never the image. Two runners share one loop:
+
+- :class:`LocalRunner`: dask's local schedulers. Each unit's graph runs on dask's synchronous
+  scheduler in one thread of a pool of ``threads`` (the kernels and codecs release the GIL), so
+  ``threads`` units compute at once and each holds only its own blocks.
+- :class:`ClientRunner`: a ``distributed.Client``: ``client.compute`` per unit, the next
+  submitted as earlier ones finish; the scheduler holds the window's tasks only.
+
+A unit that fails is rebuilt and resubmitted up to ``retries`` times; after that no new unit
+is submitted, those in flight are let finish, and the unit's error is raised (everything
+written so far stays, and a resume finishes the rest).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol, TypeVar
+
+import dask
+
+__all__ = ["WINDOW_FACTOR", "ClientRunner", "LocalRunner", "Runner", "run_window", "runner_for"]
+
+#: Units in flight per thread (one computing, one built and waiting).
+WINDOW_FACTOR = 2
+
+T = TypeVar("T")
+
+
+class Runner(Protocol):
+    """Where units run: ``threads`` slots, ``submit`` a dask collection, ``wait`` for some."""
+
+    threads: int
+
+    def submit(self, collection: Any) -> Any: ...
+
+    def wait(self, futures: set[Any]) -> set[Any]: ...
+
+    def close(self) -> None: ...
+
+
+def _compute_sync(collection: Any) -> Any:
+    return dask.compute(collection, scheduler="sync")[0]
+
+
+class LocalRunner:
+    """Units computed one per thread, each on dask's synchronous scheduler."""
+
+    def __init__(self, threads: int | None = None) -> None:
+        self.threads = max(1, threads or dask.config.get("num_workers", None)
+                           or os.cpu_count() or 1)
+        self._pool = concurrent.futures.ThreadPoolExecutor(self.threads,
+                                                           thread_name_prefix="omescale-unit")
+
+    def submit(self, collection: Any) -> concurrent.futures.Future:
+        return self._pool.submit(_compute_sync, collection)
+
+    def wait(self, futures: set[Any]) -> set[Any]:
+        done, _ = concurrent.futures.wait(futures, return_when="FIRST_COMPLETED")
+        return set(done)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class ClientRunner:
+    """Units computed on a ``distributed.Client``'s workers."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.threads = max(1, sum(client.nthreads().values()))
+
+    def submit(self, collection: Any) -> Any:
+        return self.client.compute(collection)
+
+    def wait(self, futures: set[Any]) -> set[Any]:
+        from distributed import wait
+
+        wait(list(futures), return_when="FIRST_COMPLETED")
+        return {f for f in futures if f.done()}
+
+    def close(self) -> None:
+        return None
+
+
+def runner_for(client: Any = None) -> Runner:
+    """``client``'s runner; else the current ``distributed`` client's if there is one, else
+    a local one (threads from dask's ``num_workers`` setting or the CPU count)."""
+    if client is None:
+        try:
+            from distributed import default_client
+
+            client = default_client()
+        except (ImportError, ValueError):
+            client = None
+    return LocalRunner() if client is None else ClientRunner(client)
+
+
+def _result(future: Any) -> Any:
+    return future.result()
+
+
+def run_window(
+    units: Iterable[T], build: Callable[[T], Any | None], runner: Runner, *,
+    window: int, retries: int, done: Callable[[T, Any], None],
+) -> None:
+    """Run ``build(unit)`` (a dask collection, or ``None`` for nothing to do) for every unit
+    with at most ``window`` in flight; ``done(unit, value)`` as each finishes."""
+    flight: dict[Any, tuple[T, int]] = {}
+    failure: BaseException | None = None
+    source = iter(units)
+    while True:
+        while failure is None and len(flight) < window:
+            unit = next(source, None)
+            if unit is None:
+                break
+            pending = build(unit)
+            if pending is None:
+                done(unit, None)
+                continue
+            flight[runner.submit(pending)] = (unit, 0)
+        if not flight:
+            break
+        for future in runner.wait(set(flight)):
+            unit, tries = flight.pop(future)
+            try:
+                value = _result(future)
+            except Exception as exc:  # the unit failed: rebuild it, or stop
+                if tries < retries and failure is None:
+                    again = build(unit)
+                    if again is None:
+                        done(unit, None)
+                    else:
+                        flight[runner.submit(again)] = (unit, tries + 1)
+                    continue
+                if failure is None:
+                    exc.add_note(f"omescale: work unit {unit} failed {tries + 1} times; the "
+                                 "job stopped, resume=True finishes it")
+                    failure = exc
+                continue
+            done(unit, value)
+    if failure is not None:
+        raise failure
