@@ -139,6 +139,9 @@ def _add_pyramid_options(parser: argparse.ArgumentParser, *, default_chunks: str
                      help="finish an interrupted write, computing only missing chunks")
     out.add_argument("--dry-run", action="store_true",
                      help="print levels, shapes, chunks, bytes and tasks; write nothing")
+    out.add_argument("--stream", choices=("auto", "yes", "no"), default="auto",
+                     help="write in a stream of bounded work units (yes), as one dask graph "
+                          "(no), or stream large writes only (auto, default)")
     _add_running(parser)
     _add_common(parser)
 
@@ -251,11 +254,28 @@ def _scheduler(name: str, workers: int | None) -> Iterator[Any]:
         yield client
 
 
+def _unit_bar(p: Any) -> None:
+    """One line on stderr: units and bytes done, with the ETA (a streamed job's progress)."""
+    from omescale.cli_report import human_bytes
+
+    width = 30
+    filled = width * p.units_done // max(1, p.units_total)
+    eta = "--:--:--" if p.eta is None else time.strftime("%H:%M:%S", time.gmtime(p.eta))
+    sys.stderr.write(f"\r[{'#' * filled}{' ' * (width - filled)}] {p.units_done}/"
+                     f"{p.units_total} units, {human_bytes(p.bytes_done)} of "
+                     f"{human_bytes(p.bytes_total)}, ETA {eta}")
+    if p.units_done == p.units_total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
 def _compute(pending: Any, client: Any, progress: bool) -> Any:
     """Run ``pending`` (a dask collection or a list of them) with a progress bar on stderr when
     asked; return its value."""
     if pending is None:
         return None
+    if getattr(pending, "streamed", False):
+        return pending.run(client, progress=_unit_bar if progress else None)
     if client is None:
         if progress:
             from dask.diagnostics import ProgressBar
@@ -309,6 +329,7 @@ def _zarr_format(args: argparse.Namespace) -> ZarrFormat:
 def _write(args: argparse.Namespace, image: Any, output: str, out: TextIO,
            extra: dict[str, Any] | None = None, name: str | None = None) -> int:
     options = {**_writer_options(args), **(extra or {})}
+    options["stream"] = {"auto": None, "yes": True, "no": False}[args.stream]
     if args.dry_run:
         from omescale.cli_report import dry_run
 

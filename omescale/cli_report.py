@@ -5,7 +5,6 @@ Rendering only: plans come from :mod:`omescale.plan`, sizes from the written zar
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
@@ -19,7 +18,10 @@ from omescale.ngff.codecs import DEFAULT_CODEC
 from omescale.ngff.job import LevelLayout, open_arrays, pyramid_writes, storage_layout
 from omescale.ngff.metadata import ZarrFormat, attributes, read_image_metadata
 from omescale.ngff.store import open_store, open_target
+from omescale.ngff.streamed import StreamedWrite, choose_stream
 from omescale.plan import PyramidPlan, plan_pyramid
+from omescale.stream.units import StreamPlan, Unit, stream_plan
+from omescale.stream.window import WINDOW_FACTOR
 
 __all__ = ["dry_run", "human_bytes", "info", "summary"]
 
@@ -50,7 +52,11 @@ def _table(rows: list[list[str]], out: TextIO) -> None:
 def dry_run(image: Any, output: str, options: Mapping[str, Any], *, shards: Any,
             zarr_format: ZarrFormat, overwrite: bool = False, resume: bool = False,
             name: str | None = None, out: TextIO) -> None:
-    """Plan as the writer would and print levels, shapes, chunks, bytes and tasks."""
+    """Plan as the writer would and print levels, shapes, chunks, bytes, units and tasks.
+
+    Arithmetic on the plan: a streamed write's figures come from its unit grid (one sample
+    unit's graph is built to count its tasks), a one-graph write's tasks from its graph.
+    """
     src = open_input(image)
     plan = plan_pyramid(
         src.data.shape, src.data.dtype,
@@ -65,31 +71,60 @@ def dry_run(image: Any, output: str, options: Mapping[str, Any], *, shards: Any,
     layouts = storage_layout(plan, shards, zarr_format, options.get("codec", DEFAULT_CODEC))
     # The same checks of the output as a real run; nothing is written.
     open_target(output, overwrite=overwrite, resume=resume, source=src.location)
-    tasks = _write_tasks(src.data, plan, layouts, zarr_format)
-    objects = [
-        math.prod(math.ceil(n / b) for n, b in zip(lv.shape, lt.block, strict=True))
-        for lv, lt in zip(plan.levels, layouts, strict=True)
-    ]
+    splan = stream_plan(plan, [lt.block for lt in layouts])
+    streamed = choose_stream(src.data, plan, layouts, first=0, stream=options.get("stream"))
     out.write(f"dry run: {name or src.name} -> {output} (nothing written)\n")
     out.write(f"method {plan.method}, axes {plan.axes}, dtype {plan.dtype}, "
               f"NGFF {'0.5' if zarr_format == 3 else '0.4'} (zarr {zarr_format})\n")
     rows = [["level", "shape", "chunks", "shards", "bytes", "objects", "scale"]]
-    for k, (lv, lt, n) in enumerate(zip(plan.levels, layouts, objects, strict=True)):
+    for k, (lv, lt) in enumerate(zip(plan.levels, layouts, strict=True)):
         rows.append([str(k), _dims(lv.shape), _dims(lt.chunks), _dims(lt.shards),
-                     human_bytes(plan.nbytes(k)), str(n), _numbers(lv.scale)])
+                     human_bytes(plan.nbytes(k)), str(splan.objects(k)), _numbers(lv.scale)])
     _table(rows, out)
     total = sum(plan.nbytes(k) for k in range(len(plan.levels)))
-    out.write(f"total: {len(plan.levels)} levels, {human_bytes(total)}, {sum(objects)} storage "
-              f"objects; {tasks} tasks (read, compute, write) + 1 metadata\n")
+    head = (f"total: {len(plan.levels)} levels, {human_bytes(total)}, {splan.total_objects} "
+            "storage objects; ")
+    if not streamed:
+        tasks = _write_tasks(src.data, plan, layouts, zarr_format)
+        out.write(f"{head}one graph of {tasks} tasks (read, compute, write) + 1 metadata\n")
+        return
+    _stream_report(src.data, splan, layouts, zarr_format, head, out)
+
+
+def _stream_report(data: Any, splan: StreamPlan, layouts: Sequence[LevelLayout],
+                   zarr_format: ZarrFormat, head: str, out: TextIO) -> None:
+    rows = [["stage", "levels", "unit (pixels of first level)", "units", "unit bytes",
+             "objects/unit", "tasks/unit"]]
+    arrays = _empty_arrays(splan.plan, layouts, zarr_format)
+    work = StreamedWrite(splan, data, arrays)
+    for s, stage in enumerate(splan.stages):
+        middle = Unit(s, tuple(n // 2 for n in stage.count))
+        tasks = len(dict(work.graph(middle).__dask_graph__()))
+        levels = f"{stage.first}" if stage.first == stage.last else f"{stage.first}->{stage.last}"
+        rows.append([str(s), levels, _dims(stage.size), str(stage.units),
+                     human_bytes(splan.unit_nbytes(s)), str(splan.objects_per_unit(s)),
+                     str(tasks)])
+    _table(rows, out)
+    out.write(f"{head}streamed: {splan.units} units in {len(splan.stages)} stages, each a "
+              "graph of its own (tasks/unit of a middle unit), a window of threads x "
+              f"{WINDOW_FACTOR} units in flight + 1 metadata step\n")
+
+
+def _empty_arrays(plan: PyramidPlan, layouts: Sequence[LevelLayout],
+                  zarr_format: ZarrFormat) -> list[zarr.Array]:
+    """The output arrays, created empty in memory (metadata only, nothing is stored)."""
+    group = zarr.create_group(zarr.storage.MemoryStore(), zarr_format=zarr_format)
+    paths = [str(k) for k in range(len(plan.levels))]
+    arrays = open_arrays(group, plan, layouts, paths, first=0, resume=False, where="dry run")
+    return [a for a in arrays if a is not None]
 
 
 def _write_tasks(data: Any, plan: PyramidPlan, layouts: Sequence[LevelLayout],
                  zarr_format: ZarrFormat) -> int:
-    """Tasks of the writer's own graph, built against empty arrays in memory (nothing runs)."""
-    group = zarr.create_group(zarr.storage.MemoryStore(), zarr_format=zarr_format)
-    paths = [str(k) for k in range(len(plan.levels))]
-    arrays = open_arrays(group, plan, layouts, paths, first=0, resume=False, where="dry run")
-    counts = pyramid_writes(data, plan, layouts, arrays, resume=False)
+    """Tasks of the writer's own graph, built against empty arrays in memory (nothing runs);
+    only for writes small enough to be one graph."""
+    arrays = _empty_arrays(plan, layouts, zarr_format)
+    counts = pyramid_writes(data, plan, layouts, list(arrays), resume=False)
     return len(dict(HighLevelGraph.merge(*(c.__dask_graph__() for c in counts))))
 
 

@@ -103,7 +103,7 @@ class StreamedWrite:
     def objects(self, unit: Unit) -> list[tuple[int, tuple[int, ...]]]:
         """``(level, block index)`` of every storage object ``unit`` writes."""
         stage = self.splan.stages[unit.stage]
-        out = []
+        out: list[tuple[int, tuple[int, ...]]] = []
         for k in range(0 if stage.first == 0 else stage.first + 1, stage.last + 1):
             box, block = own_box(self.splan.plan, stage, k, unit), self.splan.blocks[k]
             ranges = [range(lo // b, -(-hi // b)) for (lo, hi), b in zip(box, block, strict=True)]

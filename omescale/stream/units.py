@@ -200,5 +200,5 @@ def stream_plan(
     plan: PyramidPlan, blocks: Sequence[Sequence[int]], budget: int | None = None
 ) -> StreamPlan:
     """The :class:`StreamPlan` of ``plan`` stored in objects ``blocks``."""
-    blocks = tuple(tuple(int(b) for b in bl) for bl in blocks)
-    return StreamPlan(plan, blocks, plan_stages(plan, blocks, budget))
+    objects = tuple(tuple(int(b) for b in bl) for bl in blocks)
+    return StreamPlan(plan, objects, plan_stages(plan, objects, budget))

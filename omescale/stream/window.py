@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
 import dask
+import dask.base
 
 __all__ = ["WINDOW_FACTOR", "ClientRunner", "LocalRunner", "Runner", "run_window", "runner_for"]
 
@@ -88,15 +89,14 @@ class ClientRunner:
 
 
 def runner_for(client: Any = None) -> Runner:
-    """``client``'s runner; else the current ``distributed`` client's if there is one, else
-    a local one (threads from dask's ``num_workers`` setting or the CPU count)."""
+    """``client``'s runner; else the scheduler dask would use: a ``distributed`` client's
+    (the default client, or ``scheduler="dask.distributed"``), else a local one (threads
+    from dask's ``num_workers`` setting or the CPU count; ``processes`` runs threads too)."""
     if client is None:
-        try:
-            from distributed import default_client
-
-            client = default_client()
-        except (ImportError, ValueError):
-            client = None
+        scheduler = dask.base.get_scheduler()
+        owner = getattr(scheduler, "__self__", None)
+        if type(owner).__name__ == "Client" and hasattr(owner, "nthreads"):
+            client = owner
     return LocalRunner() if client is None else ClientRunner(client)
 
 

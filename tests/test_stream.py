@@ -1,0 +1,197 @@
+"""Streamed writes (omescale.stream): same bytes as one graph, bounded window, arithmetic plan,
+resume after SIGKILL of the client, a failing unit."""
+
+import io
+import math
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import tracemalloc
+
+import dask
+import numpy as np
+import pytest
+import zarr
+from _ngff_util import is_complete, tree_bytes
+from dask.callbacks import Callback
+
+import omescale
+from omescale.cli_report import dry_run
+from omescale.errors import CorruptInputError, InvalidOptionError
+from omescale.ngff.store import LOCK_KEY
+from omescale.plan import plan_pyramid
+from omescale.stream.units import iter_units, stream_plan
+
+RNG = np.random.default_rng(16)
+# Units of 2x32x32 pixels and 16x16 chunks: 150 and 167 leave partial units (and partial
+# chunks) at the far edge of every axis, 3 a partial unit along z.
+IMAGE = RNG.integers(0, 60000, size=(3, 150, 167), dtype=np.uint16)
+SMALL_UNITS = {"omescale.unit-bytes": 5_000}
+KW = {"chunks": (2, 16, 16), "scale_factors": [2, 4, 8]}
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    path = tmp_path_factory.mktemp("stream") / "in.zarr"
+    z = zarr.create_array(str(path), shape=IMAGE.shape, dtype=IMAGE.dtype, chunks=(2, 32, 32))
+    z[:] = IMAGE
+    return path
+
+
+V3, V2, SHARDED = {"zarr_format": 3}, {"zarr_format": 2}, {"zarr_format": 3, "shards": (2, 32, 32)}
+
+
+@pytest.mark.parametrize(("method", "layout"), [
+    ("local_mean", V3), ("local_mean", SHARDED), ("local_mean", V2),  # a window method
+    ("resize", SHARDED), ("resize", V2), ("gaussian", V3),  # halo methods
+])
+def test_streamed_equals_one_graph_bit_for_bit(tmp_path, source, method, layout):
+    kw = {**KW, **layout, "method": method}
+    with dask.config.set(SMALL_UNITS):
+        job = omescale.write_pyramid(source, tmp_path / "s.zarr", stream=True, compute=False,
+                                     **kw)
+        stages = job.plan.stages
+        assert job.streamed and len(stages) > 1
+        # Units are partial at the far edge of every axis of the first stage.
+        assert all(n % s for n, s in zip(IMAGE.shape, stages[0].size, strict=True))
+        assert job.run() == job.plan.total_objects
+    one = omescale.write_pyramid(source, tmp_path / "g.zarr", stream=False, compute=False, **kw)
+    assert not one.streamed
+    one.compute()
+    streamed, graph = tree_bytes(tmp_path / "s.zarr"), tree_bytes(tmp_path / "g.zarr")
+    assert streamed.keys() == graph.keys() and len(graph) > 30
+    assert [k for k in graph if streamed[k] != graph[k]] == []
+    assert is_complete(tmp_path / "s.zarr")
+
+
+def test_unit_grid_is_arithmetic_and_lazy():
+    plan = plan_pyramid((64, 1000, 1000), np.uint16, chunks=(16, 128, 128))
+    splan = stream_plan(plan, [lv.chunks for lv in plan.levels], budget=2**20)
+    units = list(iter_units(splan.stages))
+    assert len(units) == splan.units == sum(math.prod(s.count) for s in splan.stages)
+    assert units[0].stage == 0 and units[-1].stage == len(splan.stages) - 1
+
+
+def test_dry_run_of_a_petabyte_is_arithmetic(tmp_path):
+    """1 PiB of uint16 with no chunk stored: the plan is small and its making takes little."""
+    path = tmp_path / "virtual.zarr"
+    zarr.create_array(str(path), shape=(16384, 131072, 262144), chunks=(64, 512, 512),
+                      dtype="uint16", fill_value=0)
+    out = io.StringIO()
+    tracemalloc.start()
+    try:
+        dry_run(str(path), str(tmp_path / "out.zarr"), {}, shards=(64, 2048, 2048),
+                zarr_format=3, out=out)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 * 2**20
+    text = out.getvalue()
+    assert "1024.0 TiB" in text and "streamed:" in text and "units" in text
+    plan = plan_pyramid((16384, 131072, 262144), np.uint16, input_chunks=(64, 512, 512))
+    splan = stream_plan(plan, [(64, 2048, 2048)] * len(plan.levels))
+    assert splan.total_objects > 10**6 and len(pickle.dumps(splan)) < 2**20
+    assert not (tmp_path / "out.zarr").exists()
+
+
+class _Concurrent(Callback):
+    """Counts unit graphs computing at once and the tasks each holds (dask's own hooks)."""
+
+    def __init__(self):
+        super().__init__()
+        self.lock, self.now, self.most, self.tasks = threading.Lock(), 0, 0, 0
+
+    def _start_state(self, dsk, state):
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+            self.tasks = max(self.tasks, len(dsk))
+
+    def _finish(self, dsk, state, errored):
+        with self.lock:
+            self.now -= 1
+
+
+def test_local_window_is_bounded(tmp_path, source):
+    counter = _Concurrent()
+    with dask.config.set({**SMALL_UNITS, "num_workers": 2}), counter:
+        job = omescale.write_pyramid(source, tmp_path / "s.zarr", stream=True, compute=False,
+                                     method="resize", **KW)
+        job.run()
+    assert job.plan.units > 20
+    assert 1 <= counter.most <= 2  # one unit per thread, whatever the image
+    assert counter.tasks < 60
+
+
+def test_compute_false_streamed_job_is_one_delayed(tmp_path, source):
+    with dask.config.set(SMALL_UNITS):
+        job = omescale.write_pyramid(source, tmp_path / "s.zarr", stream=True, compute=False,
+                                     method="local_mean", **KW)
+        assert len(dict(job.__dask_graph__())) == 1  # the stream runs inside one task
+        units = job.units
+        assert next(units).index == (0, 0, 0)
+        (count,) = dask.compute(job)
+    assert count == job.plan.total_objects and is_complete(tmp_path / "s.zarr")
+
+
+def test_stream_refused_where_it_cannot_apply(tmp_path):
+    with pytest.raises(InvalidOptionError, match="stream=True"):
+        omescale.write_pyramid(IMAGE, tmp_path / "s.zarr", stream=True, **KW)
+    assert not (tmp_path / "s.zarr").exists() or not any((tmp_path / "s.zarr").iterdir()) \
+        or not is_complete(tmp_path / "s.zarr")
+
+
+def test_failing_unit_is_retried_then_stops_resumably(tmp_path, source):
+    broken = tmp_path / "in.zarr"
+    z = zarr.create_array(str(broken), shape=IMAGE.shape, dtype=IMAGE.dtype, chunks=(2, 32, 32))
+    z[:] = IMAGE
+    chunk = broken / "c" / "1" / "2" / "3"
+    good = chunk.read_bytes()
+    chunk.write_bytes(b"garbage")
+    out = tmp_path / "out.zarr"
+    with dask.config.set(SMALL_UNITS), pytest.raises(CorruptInputError, match=r"\(1, 2, 3\)"):
+        omescale.write_pyramid(broken, out, stream=True, method="resize", **KW)
+    assert not is_complete(out) and not (out / LOCK_KEY).exists()
+    chunk.write_bytes(good)
+    with dask.config.set(SMALL_UNITS):
+        omescale.write_pyramid(broken, out, stream=True, resume=True, method="resize", **KW)
+    omescale.write_pyramid(source, tmp_path / "clean.zarr", stream=False, method="resize", **KW)
+    assert tree_bytes(out) == tree_bytes(tmp_path / "clean.zarr")
+
+
+_KILLED_CLIENT = textwrap.dedent("""
+    import sys, dask, omescale
+    def progress(p):
+        print(p.units_done, flush=True)
+    with dask.config.set({{"omescale.unit-bytes": 5_000, "num_workers": 1}}):
+        job = omescale.write_pyramid({src!r}, {out!r}, stream=True, compute=False,
+                                     method="gaussian", **{kw!r})
+        job.run(progress=progress)
+    print("finished", flush=True)
+""")
+
+
+def test_resume_after_sigkill_of_the_client_equals_a_clean_write(tmp_path, source):
+    out = tmp_path / "out.zarr"
+    code = _KILLED_CLIENT.format(src=str(source), out=str(out), kw=KW)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert proc.stdout is not None
+    for line in proc.stdout:  # kill it mid-stream, some units written
+        if line.strip().isdigit() and int(line) >= 12:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not is_complete(out)
+    with dask.config.set(SMALL_UNITS):
+        job = omescale.write_pyramid(source, out, stream=True, resume=True, compute=False,
+                                     method="gaussian", **KW)
+        written = job.run()
+    assert 0 < written < job.plan.total_objects  # complete units were skipped
+    omescale.write_pyramid(source, tmp_path / "clean.zarr", stream=False, method="gaussian",
+                           **KW)
+    assert tree_bytes(out) == tree_bytes(tmp_path / "clean.zarr")
