@@ -120,7 +120,10 @@ def _add_pyramid_options(parser: argparse.ArgumentParser, *, default_chunks: str
     levels.add_argument("--scale-factors", nargs="+", type=_factor_spec, default=None,
                         metavar="F", help="cumulative factor of each level after level 0: "
                         "'2 4 8' (y and x) or 'z=1,y=2,x=2 z=2,y=4,x=4'")
-    g.add_argument("--axes", default=None, help="OME-NGFF axes of the input, e.g. czyx")
+    g.add_argument("--axes", default=None,
+                   help="the input's axes in its own order, e.g. yxc, zcyx, tczyx (letters t, "
+                        "c, z, y, x); written in OME-NGFF order. Default: from the input "
+                        "(OME-Zarr, TIFF series axes), else inferred from the dimensions")
     g.add_argument("--physical-size", type=_sizes, default=None, metavar="AXIS=SIZE,...",
                    help="pixel size of level 0, e.g. z=2,y=0.5,x=0.5")
     g.add_argument("--unit", default=None,
@@ -455,7 +458,8 @@ def _dispatch(argv: Sequence[str], out: TextIO) -> int:
         return _info(_info_parser().parse_args(argv[1:]), out)
     if argv and argv[0] == "verify":
         return _verify(_verify_parser().parse_args(argv[1:]), out)
-    return _convert(_convert_parser().parse_args(argv), out)
+    # intermixed: options may come between INPUT and OUTPUT (`omescale in.tif --axes yxc out`)
+    return _convert(_convert_parser().parse_intermixed_args(argv), out)
 
 
 # The library speaks Python keywords; on the command line they are flags.

@@ -11,8 +11,10 @@ from typing import Any, TextIO
 import zarr
 from dask.highlevelgraph import HighLevelGraph
 
+from omescale.axes import ngff_permutation
 from omescale.errors import InputNotFoundError
-from omescale.inputs import open_input
+from omescale.inputs import InputImage, open_input
+from omescale.inputs.order import in_ngff_order
 from omescale.inputs.zarr_input import level_array
 from omescale.ngff.codecs import DEFAULT_CODEC
 from omescale.ngff.job import LevelLayout, open_arrays, pyramid_writes, storage_layout
@@ -57,10 +59,11 @@ def dry_run(image: Any, output: str, options: Mapping[str, Any], *, shards: Any,
     Arithmetic on the plan: a streamed write's figures come from its unit grid (one sample
     unit's graph is built to count its tasks), a one-graph write's tasks from its graph.
     """
-    src = open_input(image)
+    raw = open_input(image)
+    src = in_ngff_order(raw, options.get("axes"))
     plan = plan_pyramid(
         src.data.shape, src.data.dtype,
-        axes=options.get("axes") or src.axes,
+        axes=src.axes,
         scale_factors=options.get("scale_factors"), method=options.get("method", "resize"),
         max_layer=options.get("max_layer"), chunks=options.get("chunks"),
         input_chunks=tuple(c[0] for c in src.data.chunks) if src.native_chunks else None,
@@ -74,8 +77,9 @@ def dry_run(image: Any, output: str, options: Mapping[str, Any], *, shards: Any,
     splan = stream_plan(plan, [lt.block for lt in layouts])
     streamed = choose_stream(src.data, plan, layouts, first=0, stream=options.get("stream"))
     out.write(f"dry run: {name or src.name} -> {output} (nothing written)\n")
-    out.write(f"method {plan.method}, axes {plan.axes}, dtype {plan.dtype}, "
-              f"NGFF {'0.5' if zarr_format == 3 else '0.4'} (zarr {zarr_format})\n")
+    out.write(f"method {plan.method}, axes {plan.axes}{_axes_note(raw, options.get('axes'))}, "
+              f"dtype {plan.dtype}, NGFF {'0.5' if zarr_format == 3 else '0.4'} "
+              f"(zarr {zarr_format})\n")
     rows = [["level", "shape", "chunks", "shards", "bytes", "objects", "scale"]]
     for k, (lv, lt) in enumerate(zip(plan.levels, layouts, strict=True)):
         rows.append([str(k), _dims(lv.shape), _dims(lt.chunks), _dims(lt.shards),
@@ -117,6 +121,18 @@ def _empty_arrays(plan: PyramidPlan, layouts: Sequence[LevelLayout],
     paths = [str(k) for k in range(len(plan.levels))]
     arrays = open_arrays(group, plan, layouts, paths, first=0, resume=False, where="dry run")
     return [a for a in arrays if a is not None]
+
+
+def _axes_note(raw: InputImage, given: str | None) -> str:
+    """Where the axes came from: inferred, the input's own, or given (and transposed)."""
+    own = given or raw.axes
+    if own is None:
+        return (f" (inferred from {raw.data.ndim} dimensions; pass --axes to name the input's "
+                "axes in its own order)")
+    source = "given" if given else "from the input"
+    moved = f", input order {own.lower()}" if ngff_permutation(own.lower())[0] != own.lower() \
+        else ""
+    return f" ({source}{moved})"
 
 
 def _write_tasks(data: Any, plan: PyramidPlan, layouts: Sequence[LevelLayout],

@@ -14,6 +14,7 @@ import dask.array as da
 import numpy as np
 
 from omescale.api import as_array, level_kernel
+from omescale.axes import to_ngff_order
 from omescale.datatree import require_xarray, to_datatree
 from omescale.kernels import build
 from omescale.lift import lift_kernel, output_chunks
@@ -126,7 +127,9 @@ def pyramid(
     method : str or Methods
         Downsampling method (see ``omescale.Methods``).
     axes : str, optional
-        OME-NGFF axes, e.g. ``"czyx"``; inferred from the number of dimensions by default.
+        The input's axes in its own order, e.g. ``"czyx"`` or ``"yxc"``; inferred from the
+        number of dimensions by default. The levels are in OME-NGFF order (t, c, z, y, x):
+        an input in another order is transposed (a numpy view, a lazy dask transpose).
     max_layer : int, optional
         Index of the last level (ome-zarr's meaning).
     chunks : int or sequence of int, optional
@@ -159,7 +162,7 @@ def pyramid(
                                        "units": units, "translation": translation})
     axes, physical_sizes = given["axes"], given["physical_sizes"]
     units, translation = given["units"], given["translation"]
-    x = as_array(image)
+    x, axes = to_ngff_order(as_array(image), axes)
     input_chunks = tuple(c[0] for c in x.chunks) if isinstance(x, da.Array) else None
     plan = plan_pyramid(
         x.shape, x.dtype, axes=axes, scale_factors=scale_factors, method=method,

@@ -95,7 +95,7 @@ ROWS = {
     "axes-length": Row("zarr", A, "letters", {"axes": "zyx"}, ("--axes", "zyx")),
     "axes-letters": Row("zarr", A, "unknown letters", {"axes": "qx"}, ("--axes", "qx")),
     "axes-repeated": Row("zarr", A, "repeats", {"axes": "yy"}, ("--axes", "yy")),
-    "axes-order": Row("zarr", A, "order", {"axes": "xy"}, ("--axes", "xy")),
+    "axes-no-yx": Row("zarr", A, "'y' and 'x'", {"axes": "cx"}, ("--axes", "cx")),
     # shape and dtype (from a .npy file, and in memory for the API)
     "six-dims": _npy((1, 1, 2, 1, 4, 4), "uint8", S, "5 dimensions"),
     "one-dim": _npy((8,), "uint8", S, "dimensions"),

@@ -44,6 +44,9 @@ class InputImage:
         Whether ``data``'s chunks are the source's own storage chunks worth keeping.
     channels
         Channel names and colours, in the order of the ``c`` axis, when the source has them.
+    input_axes
+        The axes the data came in, once :func:`omescale.inputs.order.in_ngff_order` has put
+        ``data`` in OME-NGFF order (``axes`` then is that order); ``None`` before.
     """
 
     data: da.Array
@@ -56,3 +59,4 @@ class InputImage:
     location: str | None = None
     native_chunks: bool = True
     channels: tuple[Channel, ...] | None = None
+    input_axes: str | None = None

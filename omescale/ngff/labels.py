@@ -24,6 +24,7 @@ from omescale.errors import (
     UnsupportedDtypeError,
 )
 from omescale.inputs import open_input
+from omescale.inputs.order import in_ngff_order
 from omescale.inputs.zarr_input import level_array
 from omescale.methods import METHOD_SPECS, Methods, to_method
 from omescale.ngff.codecs import DEFAULT_CODEC
@@ -179,8 +180,10 @@ def write_labels(
     src = open_input(labels, storage_options=storage_options)
     if src.data.dtype.kind not in "biu":
         raise UnsupportedDtypeError(f"labels must be integers or bool, not {src.data.dtype}")
+    if axes or src.axes:  # the labels' own axes, in any order: put them in NGFF order
+        src = in_ngff_order(src, axes)
     base = tuple(level_array(image, meta.paths[0], where).shape)
-    axes = matching_axes(src.data.shape, axes or src.axes, meta.axes, base, where)
+    axes = matching_axes(src.data.shape, src.axes, meta.axes, base, where)
     if scale_factors is None and axes and meta.axes and set(axes) <= set(meta.axes):
         scale_factors = _image_factors(image, meta, axes, where)
     sizes = meta.physical_sizes

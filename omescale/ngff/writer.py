@@ -17,6 +17,7 @@ import zarr
 import omescale
 from omescale.errors import OutputExistsError
 from omescale.inputs import InputImage, open_input
+from omescale.inputs.order import in_ngff_order
 from omescale.methods import METHOD_SPECS, Methods
 from omescale.ngff.codecs import DEFAULT_CODEC
 from omescale.ngff.job import (
@@ -196,8 +197,12 @@ def write_pyramid(
         An OME-Zarr input provides axes, physical sizes, units and user attributes.
     store
         Output path, fsspec URL (``memory://``, ``s3://`` ...) or zarr store.
-    scale_factors, method, axes, max_layer, chunks, order
-        As :func:`omescale.pyramid`; ``chunks`` is the storage chunk shape of level 0.
+    axes
+        The input's axes in its own order (``"yxc"``, ``"zcyx"`` ...; default: what the
+        source says, else inferred from ``ndim``); written in OME-NGFF order (t, c, z, y, x).
+    scale_factors, method, max_layer, chunks, order
+        As :func:`omescale.pyramid`; ``chunks`` is the storage chunk shape of level 0, in
+        OME-NGFF axis order.
     shards
         Shard shape (zarr 3 only), a multiple of the chunks; one task writes one shard.
     codec
@@ -232,9 +237,9 @@ def write_pyramid(
     OmescaleError
         On bad input or target, before anything is written.
     """
-    src = open_input(image, storage_options=storage_options)
+    src = in_ngff_order(open_input(image, storage_options=storage_options), axes)
     plan = plan_pyramid(
-        src.data.shape, src.data.dtype, axes=axes if axes is not None else src.axes,
+        src.data.shape, src.data.dtype, axes=src.axes,
         scale_factors=scale_factors, method=method, max_layer=max_layer, chunks=chunks,
         input_chunks=_input_chunks(src), order=order,
         physical_sizes=physical_sizes if physical_sizes is not None else src.physical_sizes,
