@@ -36,7 +36,8 @@ def _check_levels(axes, levels, image_yxc, method="resize"):
     for k in range(1, len(levels)):
         prev = levels[k - 1]
         assert levels[k].shape[0] == image_yxc.shape[-1]
-        factors = tuple(int(np.ceil(p / n)) for p, n in zip(prev.shape, levels[k].shape))
+        pairs = zip(prev.shape, levels[k].shape, strict=True)
+        factors = tuple(int(np.ceil(p / n)) for p, n in pairs)
         assert factors[0] == 1
         assert_matches_reference(levels[k], expected(method, prev, factors), method, prev)
 
