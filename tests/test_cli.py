@@ -154,7 +154,7 @@ def test_existing_output_refused_then_overwritten(tmp_path, zarr_input):
     ("args", "words"),
     [
         (["--method", "bilinear"], ["bilinear", "choose one of"]),
-        (["--axes", "xyz"], ["axes"]),
+        (["--axes", "xyq"], ["axes", "unknown letters"]),
         (["--scale-factors", "3", "4"], ["scale factor"]),
     ],
 )
