@@ -247,7 +247,8 @@ def _dataarray(ngff, dims, spacing, origin, chunked, seed=1):
     return arr, ref
 
 
-@pytest.mark.parametrize(("dims", "ngff"), [("yx", "yx"), ("zyx", "zyx"), ("cyx", "cyx")])
+@pytest.mark.parametrize(("dims", "ngff"), [("yx", "yx"), ("xy", "yx"), ("zyx", "zyx"),
+                                            ("yxc", "cyx"), ("xzy", "zyx")])
 @pytest.mark.parametrize("chunked", [False, True])
 def test_dataarray_equals_numpy_with_axes_and_sizes(tmp_path, dims, ngff, chunked):
     spacing = {"z": 2.5, "y": 0.1, "x": 3}
@@ -306,7 +307,7 @@ def test_write_labels_takes_a_dataarray(tmp_path):
     omescale.write_pyramid(image, tmp_path / "img.zarr", scale_factors=[2, 4],
                            physical_sizes=SIZES)
     labels = (np.arange(37 * 29 * 5).reshape(5, 37, 29) % 7).astype(np.uint8)
-    arr = xr.DataArray(labels, dims=("z", "y", "x"))
+    arr = xr.DataArray(labels.transpose(2, 1, 0), dims=("x", "y", "z"))
     omescale.write_labels(arr, tmp_path / "img.zarr", "cells")
     back = omescale.open_pyramid(tmp_path / "img.zarr" / "labels" / "cells")
     img = omescale.open_pyramid(tmp_path / "img.zarr")
