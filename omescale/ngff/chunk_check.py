@@ -66,7 +66,7 @@ def object_index(array: zarr.Array, key: str) -> tuple[int, ...]:
         index = tuple(int(p) for p in rest.split(separator)) if rest else ()
     except (AttributeError, ValueError):
         index = None
-    if index is None or object_key(array, index) != key:
+    if index is None or len(index) != array.ndim or object_key(array, index) != key:
         raise ValueError(f"{key!r} is not a storage object key of array {array.path!r}")
     return index
 

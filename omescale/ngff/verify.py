@@ -205,8 +205,8 @@ def _levels(job: VerifyJob, group: zarr.Group, where: str,
     return arrays if ok else None
 
 
-def _axes(job: VerifyJob, where: str, axes: str | None, arrays: Sequence[zarr.Array]
-          ) -> str | None:
+def _axes(job: VerifyJob, where: str, axes: str | None, arrays: Sequence[zarr.Array],
+          paths: Sequence[str]) -> str | None:
     """The validated axes (None with a problem when they are not OME-NGFF axes)."""
     try:
         if axes is None:
@@ -215,7 +215,7 @@ def _axes(job: VerifyJob, where: str, axes: str | None, arrays: Sequence[zarr.Ar
     except OmescaleError as exc:
         job.report.problems.append(Problem(where, None, f"invalid axes: {exc}"))
         return None
-    for array, path in ((a, a.path.rsplit("/", 1)[-1]) for a in arrays):
+    for array, path in zip(arrays, paths, strict=True):
         names = getattr(array.metadata, "dimension_names", None)
         if names is not None and any(n is not None for n in names) and tuple(names) != tuple(
                 axes):
@@ -258,7 +258,7 @@ def _plan_image(job: VerifyJob, group: zarr.Group, where: str, *, recompute: int
     if not arrays:
         return None
     report.checked["levels"] += len(arrays)
-    axes = _axes(job, where, meta.axes, arrays)
+    axes = _axes(job, where, meta.axes, arrays, meta.paths)
     writer = recorded_writer(_multiscale(attrs), axes or "")
     steps = step_factors(writer, [a.shape for a in arrays])
     if axes is not None:
@@ -290,9 +290,14 @@ def _plan_recompute(job: VerifyJob, where: str, arrays: Sequence[zarr.Array],
                                 "the level below, not recomputed")
         return
     for level in range(1, len(arrays)):
-        checks = recompute_checks(
-            arrays[level - 1], arrays[level], method=writer.method, order=writer.order,
-            factors=steps[level - 1], k=k, rng=rng, where=_join(where, paths[level - 1]))
+        try:
+            checks = recompute_checks(
+                arrays[level - 1], arrays[level], method=writer.method, order=writer.order,
+                factors=steps[level - 1], k=k, rng=rng, where=_join(where, paths[level - 1]))
+        except OmescaleError as exc:  # recorded factors or order the engine refuses
+            job.report.problems.append(Problem(_join(where, paths[level]), None,
+                                               f"cannot be recomputed: {exc}"))
+            continue
         job.recomputes += [(_join(where, paths[level]), c) for c in checks]
 
 
