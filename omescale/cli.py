@@ -124,6 +124,9 @@ def _add_pyramid_options(parser: argparse.ArgumentParser, *, default_chunks: str
                    help="the input's axes in its own order, e.g. yxc, zcyx, tczyx (letters t, "
                         "c, z, y, x); written in OME-NGFF order. Default: from the input "
                         "(OME-Zarr, TIFF series axes), else inferred from the dimensions")
+    g.add_argument("--reader", choices=("tifffile", "bioio"), default=None,
+                   help="read INPUT with bioio (the omescale[formats] extra), e.g. an OME-TIFF; "
+                        "default: tifffile for TIFF/OME-TIFF, bioio for .czi, .nd2, .lif ...")
     g.add_argument("--physical-size", type=_sizes, default=None, metavar="AXIS=SIZE,...",
                    help="pixel size of level 0, e.g. z=2,y=0.5,x=0.5")
     g.add_argument("--unit", default=None,
@@ -316,6 +319,7 @@ def _writer_options(args: argparse.Namespace) -> dict[str, Any]:
         "physical_sizes": args.physical_size,
         "units": units,
         "codec": args.codec,
+        "reader": args.reader,
     }
 
 
@@ -372,7 +376,7 @@ def _in_place(args: argparse.Namespace, out: TextIO) -> int:
     from omescale.ngff.inplace import add_levels
 
     options = _writer_options(args)
-    for key in ("axes", "physical_sizes", "units"):
+    for key in ("axes", "physical_sizes", "units", "reader"):
         options.pop(key)
     start = time.perf_counter()
     with _scheduler(args.scheduler, args.workers) as client:

@@ -59,7 +59,7 @@ def dry_run(image: Any, output: str, options: Mapping[str, Any], *, shards: Any,
     Arithmetic on the plan: a streamed write's figures come from its unit grid (one sample
     unit's graph is built to count its tasks), a one-graph write's tasks from its graph.
     """
-    raw = open_input(image)
+    raw = open_input(image, reader=options.get("reader"))
     src = in_ngff_order(raw, options.get("axes"))
     plan = plan_pyramid(
         src.data.shape, src.data.dtype,

@@ -187,14 +187,17 @@ def write_pyramid(
     copy_metadata: bool = True,
     storage_options: dict | None = None,
     stream: bool | None = None,
+    reader: str | None = None,
 ) -> PyramidJob | None:
     """Write ``image`` as an OME-Zarr multiscale image at ``store``.
 
     Parameters
     ----------
     image
-        numpy/dask/zarr array, OME-Zarr image, or a path/URL (zarr, OME-Zarr, TIFF, ``.npy``).
-        An OME-Zarr input provides axes, physical sizes, units and user attributes.
+        numpy/dask/zarr array, OME-Zarr image, or a path/URL (zarr, OME-Zarr, TIFF, OME-TIFF,
+        ``.npy``, a folder or glob of TIFF or ``.npy`` files, vendor files through bioio).
+        OME-Zarr and OME-TIFF inputs provide axes, physical sizes, units (and OME-Zarr user
+        attributes).
     store
         Output path, fsspec URL (``memory://``, ``s3://`` ...) or zarr store.
     axes
@@ -226,6 +229,9 @@ def write_pyramid(
         ``True`` writes in a stream of bounded work units, ``False`` as one dask graph,
         ``None`` (default) streams large writes (``omescale.stream-objects`` storage objects,
         default 4096) of inputs omescale reads itself; both give the same bytes.
+    reader
+        ``"bioio"`` opens a file path through bioio (the ``formats`` extra); default tifffile
+        for TIFF and OME-TIFF, bioio for vendor formats (see :func:`omescale.inputs.open_input`).
 
     Returns
     -------
@@ -237,7 +243,7 @@ def write_pyramid(
     OmescaleError
         On bad input or target, before anything is written.
     """
-    src = in_ngff_order(open_input(image, storage_options=storage_options), axes)
+    src = in_ngff_order(open_input(image, storage_options=storage_options, reader=reader), axes)
     plan = plan_pyramid(
         src.data.shape, src.data.dtype, axes=src.axes,
         scale_factors=scale_factors, method=method, max_layer=max_layer, chunks=chunks,
