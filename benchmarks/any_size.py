@@ -1,0 +1,254 @@
+"""Any-size targets (issue 16): arithmetic plans, a streamed write's first shard and memory,
+streamed vs one graph on the 2 GiB volume, tasks and bytes per unit, the scheduler's tasks.
+
+    python -m benchmarks.any_size [--root DIR] [--seconds 60] [--skip-real] [--skip-volume]
+
+Every measurement runs in a fresh subprocess (its whole process tree's RSS sampled with
+psutil). Virtual inputs are zarr 3 arrays with no chunk stored (reads give the fill value).
+The machine is shared: the load average is printed next to the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+VIRTUAL = {"128 TiB": (4096, 131072, 131072), "1 PiB": (16384, 131072, 262144)}
+SHARDS = "64,2048,2048"
+_MARK = "@@any-size "
+
+
+def _env() -> dict[str, str]:
+    path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return {**os.environ, "PYTHONPATH": path}
+
+
+def _tree_rss(proc: psutil.Process) -> int:
+    total = 0
+    try:
+        members = [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    for p in members:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def _run(args: list[str], *, until: Any = None, limit: float = 3600) -> dict[str, Any]:
+    """Run ``args``; sample the tree's RSS; stop it when ``until(elapsed)`` says so."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=_env(), start_new_session=True)
+    ps, peak, stopped = psutil.Process(proc.pid), 0, False
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss(ps))
+        elapsed = time.perf_counter() - start
+        if (until is not None and until(elapsed)) or elapsed > limit:
+            os.killpg(proc.pid, signal.SIGKILL)
+            stopped = True
+            break
+        time.sleep(0.05)
+    out, err = proc.communicate()
+    result = {"seconds": time.perf_counter() - start, "peak_rss": peak, "stopped": stopped,
+              "code": proc.returncode}
+    for line in out.splitlines():
+        if line.startswith(_MARK):
+            result.update(json.loads(line[len(_MARK):]))
+    if proc.returncode not in (0, -9) and not stopped:
+        result["error"] = err.strip().splitlines()[-1:] or ["?"]
+    return result
+
+
+def _virtual(root: Path, name: str) -> Path:
+    import zarr
+
+    path = root / f"virtual-{name.replace(' ', '')}.zarr"
+    if not path.exists():
+        zarr.create_array(str(path), shape=VIRTUAL[name], chunks=(64, 512, 512),
+                          dtype="uint16", fill_value=0)
+    return path
+
+
+_DRY = """
+import io, json, resource, time, tracemalloc
+t = time.perf_counter()
+from omescale.cli_report import dry_run
+imported = time.perf_counter() - t
+out = io.StringIO()
+t = time.perf_counter()
+dry_run({src!r}, {out!r}, {{}}, shards={shards!r}, zarr_format=3, out=out)
+plan_s = time.perf_counter() - t
+from omescale.inputs import open_input
+from omescale.ngff.job import storage_layout
+from omescale.plan import plan_pyramid
+from omescale.stream.units import stream_plan
+import pickle
+src = open_input({src!r})
+plan = plan_pyramid(src.data.shape, src.data.dtype, input_chunks=(64, 512, 512))
+splan = stream_plan(plan, [lt.block for lt in storage_layout(plan, {shards!r}, 3)])
+print({mark!r} + json.dumps({{"import_s": imported, "plan_s": plan_s,
+      "maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+      "pickled_plan": len(pickle.dumps(splan)), "units": splan.units,
+      "objects": splan.total_objects, "report": out.getvalue()}}))
+"""
+
+
+def dry_runs(root: Path) -> list[dict[str, Any]]:
+    rows = []
+    for name in VIRTUAL:
+        src = _virtual(root, name)
+        code = _DRY.format(src=str(src), out=str(root / "dry.zarr"), shards=(64, 2048, 2048),
+                           mark=_MARK)
+        res = _run([sys.executable, "-c", code])
+        cli = _run([sys.executable, "-m", "omescale.cli", str(src), str(root / "dry.zarr"),
+                    "--shards", SHARDS, "--dry-run"])
+        rows.append({"input": name, **res, "cli_seconds": cli["seconds"],
+                     "cli_peak_rss": cli["peak_rss"]})
+    return rows
+
+
+def _first_object(out: Path) -> bool:
+    level0 = out / "0" / "c"
+    return level0.exists() and any(p.is_file() for p in level0.rglob("*"))
+
+
+def real_write(root: Path, seconds: float) -> dict[str, Any]:
+    src, out = _virtual(root, "128 TiB"), root / "real.zarr"
+    shutil.rmtree(out, ignore_errors=True)
+    first: list[float] = []
+
+    def until(elapsed: float) -> bool:
+        if not first and _first_object(out):
+            first.append(elapsed)
+        return elapsed >= seconds
+
+    res = _run([sys.executable, "-m", "omescale.cli", str(src), str(out), "--shards", SHARDS,
+                "--no-progress"], until=until)
+    objects = sum(1 for p in out.rglob("*") if p.is_file() and "/c/" in str(p))
+    shutil.rmtree(out, ignore_errors=True)
+    return {**res, "first_object_s": first[0] if first else None, "objects": objects}
+
+
+def _volume(root: Path) -> Path:
+    """The 2 GiB uint16 zyx benchmark volume (64x4096x4096, chunks 16x512x512)."""
+    import dask.array as da
+    import numpy as np
+
+    path = root / "volume-2gib.zarr"
+    if path.exists():
+        return path
+
+    def block(block_info: Any = None) -> np.ndarray:
+        loc = block_info[None]["array-location"]
+        z, y, x = np.ogrid[tuple(slice(*r) for r in loc)]
+        noise = np.random.default_rng(loc[0][0] * 7 + loc[1][0] * 3 + loc[2][0])
+        base = 20000 + 10000 * np.sin(y / 97.0) * np.cos(x / 61.0) + 50 * z
+        shape = tuple(b - a for a, b in loc)
+        return (base + noise.integers(0, 2000, size=shape)).astype(np.uint16)
+
+    image = da.map_blocks(block, chunks=((16,) * 4, (512,) * 8, (512,) * 8), dtype=np.uint16)
+    image.to_zarr(str(path))
+    return path
+
+
+def volume(root: Path, methods: list[str]) -> list[dict[str, Any]]:
+    src, rows = _volume(root), []
+    for method in methods:
+        for mode in ("no", "yes", "no", "yes"):
+            out = root / f"vol-{mode}.zarr"
+            shutil.rmtree(out, ignore_errors=True)
+            res = _run([sys.executable, "-m", "omescale.cli", str(src), str(out), "--method",
+                        method, "--stream", mode, "--no-progress"])
+            shutil.rmtree(out, ignore_errors=True)
+            rows.append({"method": method, "stream": mode, **res})
+    return rows
+
+
+_CLUSTER = """
+import json, threading, time, dask, distributed, omescale
+with distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None,
+                              silence_logs=50) as cluster, distributed.Client(cluster) as c:
+    job = omescale.write_pyramid({src!r}, {out!r}, method="resize", stream=True,
+                                 overwrite=True, compute=False)
+    seen, stop = [], threading.Event()
+    def poll():
+        while not stop.is_set():
+            seen.append(c.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)))
+            time.sleep(0.05)
+    t = threading.Thread(target=poll); t.start()
+    start = time.perf_counter(); job.run(c); took = time.perf_counter() - start
+    stop.set(); t.join()
+    unit = next(job.units)
+    print({mark!r} + json.dumps({{"max_scheduler_tasks": max(seen), "units": job.plan.units,
+          "tasks_per_unit": len(dict(job.stream.work.graph(unit).__dask_graph__())),
+          "run_s": took}}))
+"""
+
+
+def cluster(root: Path) -> dict[str, Any]:
+    code = _CLUSTER.format(src=str(_volume(root)), out=str(root / "cluster.zarr"), mark=_MARK)
+    res = _run([sys.executable, "-c", code])
+    shutil.rmtree(root / "cluster.zarr", ignore_errors=True)
+    return res
+
+
+def _mib(n: float | None) -> str:
+    return "-" if n is None else f"{n / 2**20:.0f} MiB"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.any_size", description=__doc__)
+    p.add_argument("--root", type=Path, default=Path("/tmp/omescale-any-size"))
+    p.add_argument("--seconds", type=float, default=60.0, help="length of the real write")
+    p.add_argument("--methods", nargs="+", default=["local_mean", "resize"])
+    p.add_argument("--skip-real", action="store_true")
+    p.add_argument("--skip-volume", action="store_true")
+    args = p.parse_args(argv)
+    args.root.mkdir(parents=True, exist_ok=True)
+    print(f"load: {os.getloadavg()} on {os.cpu_count()} cores")
+    for row in dry_runs(args.root):
+        print(f"dry run {row['input']}: plan {row['plan_s']:.3f} s (+ import "
+              f"{row['import_s']:.1f} s), maxrss {_mib(row['maxrss'])}; CLI wall "
+              f"{row['cli_seconds']:.1f} s, tree {_mib(row['cli_peak_rss'])}; pickled plan "
+              f"{row['pickled_plan']} B; {row['units']} units, {row['objects']} objects")
+        print(row["report"].rstrip())
+    print(f"load: {os.getloadavg()}")
+    if not args.skip_real:
+        r = real_write(args.root, args.seconds)
+        print(f"real write 128 TiB (shards {SHARDS}): first level-0 object after "
+              f"{r['first_object_s']} s; {r['objects']} objects in {r['seconds']:.0f} s; "
+              f"peak tree RSS {_mib(r['peak_rss'])}; load {os.getloadavg()}")
+    if not args.skip_volume:
+        rows = volume(args.root, args.methods)
+        for row in rows:
+            print(f"2 GiB volume {row['method']} stream={row['stream']}: {row['seconds']:.1f} s, "
+                  f"peak tree RSS {_mib(row['peak_rss'])} {row.get('error', '')}")
+        for method in args.methods:
+            one = min(r["seconds"] for r in rows if r["method"] == method and r["stream"] == "no")
+            st = min(r["seconds"] for r in rows if r["method"] == method and r["stream"] == "yes")
+            print(f"  {method}: streamed / one graph = {st / one:.2f} (best of 2 each)")
+        c = cluster(args.root)
+        print(f"LocalCluster (2 workers) 2 GiB resize streamed: {c.get('units')} units, "
+              f"{c.get('tasks_per_unit')} tasks in the first unit, scheduler held at most "
+              f"{c.get('max_scheduler_tasks')} tasks; {c.get('run_s', 0):.1f} s "
+              f"{c.get('error', '')}")
+        print(f"load: {os.getloadavg()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
