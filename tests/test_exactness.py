@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import DTYPES, make_image
 from dask.array.utils import assert_eq
-from references import assert_matches_reference, expected
+from references import assert_matches_reference, assert_within_spec, expected
 
 import omescale
 
@@ -43,18 +43,19 @@ def _cases(method, dtype, shape, factors, chunkings, order=None):
     ref = expected(method, x, factors, order)
     eager = omescale.downsample(x, factors, method=method, order=order)
     assert isinstance(eager, np.ndarray)
-    assert_matches_reference(eager, ref, method, x)
+    assert_matches_reference(eager, ref, method, source=x, what=f"{method} eager")
     for chunks in chunkings:
         lazy_in = da.from_array(x, chunks=chunks if chunks is not None else x.shape)
         lazy = omescale.downsample(lazy_in, factors, method=method, order=order)
         assert isinstance(lazy, da.Array) and lazy.dtype == eager.dtype
         computed = compute_checked(lazy)
         if method == "zoom" and (order or 1) >= 2:
-            # The spline prefilter's reach never ends; its halo is chosen for 1e-14 relative.
-            np.testing.assert_allclose(computed, eager, rtol=1e-12, atol=1e-12 * np.abs(x).max())
+            # The spline prefilter's reach never ends; its halo is cut where the error is below
+            # SPEC's tolerance, so chunks agree to that tolerance, not bit for bit.
+            assert_within_spec(computed, eager, what=f"zoom order {order} on {chunks}")
         else:
             np.testing.assert_array_equal(computed, eager)  # chunk-invariance, bit for bit
-        assert_matches_reference(computed, ref, method, x)
+        assert_matches_reference(computed, ref, method, source=x, what=f"{method} on {chunks}")
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -82,6 +83,16 @@ def test_zoom_orders(order, dtype):
     # tasks with thousands of inputs, so chunk size 1 is tested on one axis only.
     for shape, factors in [((53, 47), (2, 3)), ((9, 64), (3, 4))]:
         _cases("zoom", dtype, shape, factors, [(8, 8), (5, 13), (1, 64)], order=order)
+
+
+@pytest.mark.parametrize("order", [2, 3, 4, 5])
+def test_zoom_spline_on_short_kept_axes(order):
+    # ndimage.zoom prefilters and evaluates the spline on every axis; with mode 'reflect' that
+    # is not the identity on an axis shorter than the prefilter's reach (up to 0.3 % of the
+    # image's largest magnitude on a 3-pixel axis at order 5), so a kept short axis is no identity.
+    for shape, factors in [((6, 3), (2, 1)), ((12, 3), (3, 1)), ((3, 7, 5), (1, 2, 1))]:
+        for dtype in ["uint8", "float64"]:
+            _cases("zoom", dtype, shape, factors, [None, (1, 2, 2)[-len(shape):]], order=order)
 
 
 @pytest.mark.parametrize("method", ["nearest", "mode", "min", "max"])
@@ -131,4 +142,4 @@ def test_float16_becomes_float32():
     y = omescale.downsample(da.from_array(x, chunks=7), (2, 2), method="resize")
     assert y.dtype == np.float32
     ref = expected("resize", x.astype(np.float32), (2, 2))
-    np.testing.assert_allclose(y.compute(), ref, rtol=1e-3, atol=1e-2)
+    assert_matches_reference(y.compute(), ref, "resize")

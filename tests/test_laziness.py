@@ -1,5 +1,6 @@
 """Laziness: one output pixel of a 2 TB virtual input is cheap, graphs are O(output chunks),
-and nothing is computed while a graph is built.
+and nothing is computed while a graph is built. "Cheap" is counted, never timed (SPEC section 8):
+tasks in the graph, tasks run, input chunks read and the size of every region read.
 
 The input is a virtual 10^4 x 10^4 x 10^4 uint16 array (2 TB) read through ``da.from_array``:
 it records every read, so the tests see exactly which input chunks a computation touched,
@@ -9,7 +10,6 @@ independently of how dask names its keys.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterator
 from itertools import product
 
@@ -91,10 +91,8 @@ def _chunks_meeting(lo: int, hi: int, size: int = CHUNK) -> set[int]:
 def test_one_pixel_of_a_2tb_volume(method):
     src, x = _virtual()
     with dask.config.set(scheduler=_refuse):
-        t0 = time.perf_counter()
         y = omescale.downsample(x, (2, 2, 2), method=method)
         pixel = y[PIXEL]
-        built = time.perf_counter() - t0
     assert src.reads == [], "the input was read while building the graph"
     assert y.shape == (N // 2,) * 3 and y.dtype == np.uint16
     # One layer: one task per output block, here (5000/250)^3, plus halo copies.
@@ -104,11 +102,8 @@ def test_one_pixel_of_a_2tb_volume(method):
 
     executed: list = []
     with Callback(pretask=lambda key, dsk, state: executed.append(key)):
-        t0 = time.perf_counter()
         value = pixel.compute(scheduler="threads", optimize_graph=False)
-        took = time.perf_counter() - t0
     assert value == 0
-    assert built < 30 and took < 90, (built, took)  # ~1 s and ~7 s on an idle 2-core box
 
     # Which input chunks were read, and how much of them.
     read_chunks = {tuple(s.start // CHUNK for s in r) for r in src.reads}
@@ -142,8 +137,6 @@ def test_one_pixel_of_a_2tb_volume(method):
         for a, b in enumerate(out_block):
             lo, hi = spec.starts[a], spec.starts[a] + spec.shape[a]
             assert 2 * b * 250 - h <= lo and hi <= 2 * (b + 1) * 250 + h, (a, lo, hi)
-    print(f"{method}: build {built:.2f}s, one pixel {took:.2f}s, "
-          f"{len(read_chunks)} of {x.npartitions} input chunks read, {len(executed)} tasks run")
 
 
 @pytest.mark.parametrize("method", ["resize", "nearest", "local_mean", "gaussian", "zoom"])
