@@ -115,8 +115,9 @@ def _add_pyramid_options(parser: argparse.ArgumentParser, *, default_chunks: str
     g.add_argument("--order", type=int, default=None, help="spline order 0-5 (zoom only)")
     levels = g.add_mutually_exclusive_group()
     levels.add_argument("--levels", type=int, default=None, metavar="N",
-                        help="number of levels, level 0 included (default: until y and x "
-                             "fit in one chunk)")
+                        help="number of levels, level 0 included, exactly (levels may be "
+                             "smaller than a chunk); default: until y and x fit in one chunk "
+                             "and the largest downsampled axis is <= 256 px")
     levels.add_argument("--scale-factors", nargs="+", type=_factor_spec, default=None,
                         metavar="F", help="cumulative factor of each level after level 0: "
                         "'2 4 8' (y and x) or 'z=1,y=2,x=2 z=2,y=4,x=4'")

@@ -80,6 +80,7 @@ def dry_run(image: Any, output: str, options: Mapping[str, Any], *, shards: Any,
     out.write(f"method {plan.method}, axes {plan.axes}{_axes_note(raw, options.get('axes'))}, "
               f"dtype {plan.dtype}, NGFF {'0.5' if zarr_format == 3 else '0.4'} "
               f"(zarr {zarr_format})\n")
+    out.write(f"levels: {len(plan.levels)}, {plan.why}\n")
     rows = [["level", "shape", "chunks", "shards", "bytes", "objects", "scale"]]
     for k, (lv, lt) in enumerate(zip(plan.levels, layouts, strict=True)):
         rows.append([str(k), _dims(lv.shape), _dims(lt.chunks), _dims(lt.shards),

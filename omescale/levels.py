@@ -122,7 +122,8 @@ def pyramid(
         the units, unless given here (see ``omescale.inputs.xarray_input``).
     scale_factors : list, optional
         One entry per level after level 0: an int (cumulative factor on y and x) or a dict of
-        axis -> cumulative factor. Default: halve y and x until they fit in one chunk; z only
+        axis -> cumulative factor. Default: halve y and x until they fit in one chunk and no
+        downsampled axis is above 256 pixels; z only
         when ``physical_sizes`` show it finer than the level's x/y pixel size.
     method : str or Methods
         Downsampling method (see ``omescale.Methods``).
@@ -131,7 +132,7 @@ def pyramid(
         number of dimensions by default. The levels are in OME-NGFF order (t, c, z, y, x):
         an input in another order is transposed (a numpy view, a lazy dask transpose).
     max_layer : int, optional
-        Index of the last level (ome-zarr's meaning).
+        Index of the last level (ome-zarr's meaning: 3 gives 4 levels), honoured exactly.
     chunks : int or sequence of int, optional
         Block shape of the lazy levels (default: the input's chunks, or 512 in y/x).
     physical_sizes : dict, optional

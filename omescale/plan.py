@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from omescale.axes import space_axes, validate_axes
+from omescale.axes import validate_axes
 from omescale.errors import InvalidFactorsError
 from omescale.geometry import level_shape, step_transform
 from omescale.methods import METHOD_SPECS, Methods, output_dtype, to_method
@@ -23,6 +23,8 @@ __all__ = ["LevelPlan", "PyramidPlan", "default_chunks", "plan_pyramid"]
 # Default storage chunk: 512 x 512 in y/x and ~8 MiB per chunk.
 _CHUNK_XY = 512
 _CHUNK_BYTES = 8 * 2**20
+# The default level count never stops while an axis being downsampled is larger than this.
+SMALL_LEVEL = 256
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class PyramidPlan:
     levels: tuple[LevelPlan, ...]
     units: dict[str, str] = field(default_factory=dict)
     order: int | None = None
+    why: str = ""  # why it has this many levels (one clause, for the dry run)
 
     def nbytes(self, level: int) -> int:
         return math.prod(self.levels[level].shape) * self.dtype.itemsize
@@ -147,6 +150,99 @@ def _default_step(
     return tuple(step)
 
 
+def _check_max_layer(max_layer: int | None, steps: list[tuple[int, ...]] | None) -> int | None:
+    if max_layer is None:
+        return None
+    if isinstance(max_layer, bool) or not isinstance(max_layer, int | np.integer) \
+            or max_layer < 0:
+        raise InvalidFactorsError(f"max_layer must be an integer >= 0, got {max_layer!r}")
+    if steps is not None and max_layer > len(steps):
+        raise InvalidFactorsError(
+            f"max_layer={max_layer} asks for {max_layer + 1} levels but scale_factors lists "
+            f"{len(steps) + 1} (level 0 included); give one more scale factor per level"
+        )
+    return int(max_layer)
+
+
+def _default_done(shape: Sequence[int], step: Sequence[int], axes: str,
+                  chunks: Sequence[int]) -> bool:
+    """The default rule's stop: y and x fit one chunk and no axis the next step would shrink is
+    larger than ``SMALL_LEVEL`` pixels."""
+    fits = all(n <= c for n, c, a in zip(shape, chunks, axes, strict=True) if a in "yx")
+    small = all(n <= SMALL_LEVEL for n, f in zip(shape, step, strict=True) if f > 1)
+    return fits and small
+
+
+def _next_step(
+    levels: Sequence[LevelPlan], steps: Sequence[tuple[int, ...]] | None, axes: str,
+    chunks: Sequence[int], space_known: bool, max_layer: int | None,
+) -> tuple[int, ...] | None:
+    """The step factors of the next level, or ``None`` when the pyramid is complete."""
+    k, last = len(levels), levels[-1]
+    if steps is not None:
+        return steps[k - 1] if k <= len(steps) else None
+    if max_layer is not None and k > max_layer:
+        return None
+    sizes = dict(zip(axes, last.scale, strict=True)) if space_known else None
+    step = _default_step(last.shape, axes, sizes, z_told=False)
+    if max_layer is not None:
+        if all(f == 1 for f in step):
+            raise InvalidFactorsError(
+                f"{max_layer + 1} levels asked for (level 0 included), but level {k - 1} "
+                f"({'x'.join(map(str, last.shape))}, axes {axes}) has no space axis left to "
+                f"reduce: at most {k} levels"
+            )
+        return step
+    if all(f == 1 for f in step) or _default_done(last.shape, step, axes, chunks):
+        return None
+    return step
+
+
+def _next_level(last: LevelPlan, step: tuple[int, ...], axes: str, kind: str,
+                chunks: Sequence[int], k: int) -> LevelPlan:
+    """Level ``k`` from level ``k - 1`` (``last``) and the step factors between them."""
+    for a, f, n in zip(axes, step, last.shape, strict=True):
+        if f > n:
+            raise InvalidFactorsError(
+                f"scale factor {f} on axis {a!r} of level {k} is larger than that axis "
+                f"({n} pixels)"
+            )
+    new_shape = level_shape(last.shape, step)
+    pairs = [
+        step_transform(kind, f, n, m, s, t)  # type: ignore[arg-type]
+        for f, n, m, s, t in zip(
+            step, last.shape, new_shape, last.scale, last.translation, strict=True
+        )
+    ]
+    return LevelPlan(
+        shape=new_shape,
+        factors=step,
+        cumulative=tuple(c * f for c, f in zip(last.cumulative, step, strict=True)),
+        chunks=_level_chunks(chunks, new_shape),
+        scale=tuple(p[0] for p in pairs),
+        translation=tuple(p[1] for p in pairs),
+    )
+
+
+def _why(levels: Sequence[LevelPlan], axes: str, chunks: Sequence[int], given: bool,
+         max_layer: int | None) -> str:
+    """One clause saying why the pyramid has its number of levels."""
+    if given:
+        return "one level per scale factor given"
+    if max_layer is not None:
+        return "as asked"
+    yx = [i for i, a in enumerate(axes) if a in "yx"]
+    chunk = "x".join(str(chunks[i]) for i in yx)
+    fitting = [k for k, lv in enumerate(levels) if all(lv.shape[i] <= chunks[i] for i in yx)]
+    if not fitting:
+        return "no space axis can be reduced further"
+    fit = fitting[0]
+    if fit == len(levels) - 1:
+        return f"until y and x fit one {chunk} chunk (level {fit})"
+    return (f"until every downsampled axis is at most {SMALL_LEVEL} px (y and x already fit "
+            f"one {chunk} chunk at level {fit})")
+
+
 def plan_pyramid(
     shape: Sequence[int],
     dtype: np.dtype,
@@ -164,7 +260,10 @@ def plan_pyramid(
 ) -> PyramidPlan:
     """Plan a pyramid; see ``docs/decisions.md`` for the level rules.
 
-    ``max_layer`` is the index of the last level (ome-zarr's meaning: 4 gives levels 0-4).
+    ``max_layer`` is the index of the last level (ome-zarr's meaning: 4 gives levels 0-4) and
+    is honoured exactly: levels may be smaller than a chunk, and a count that would need a
+    level after every space axis is down to one pixel is an error. Without it, levels are made
+    until y and x fit one chunk and no axis still being downsampled is above 256 pixels.
     ``translation`` (axis -> position of level 0's first pixel centre, default 0) is level 0's
     NGFF translation; every level's translation follows from it.
     """
@@ -172,9 +271,6 @@ def plan_pyramid(
     shape = check_shape(shape)
     axes = validate_axes(axes, len(shape))
     out_dtype = output_dtype(method, np.dtype(dtype))
-    if max_layer is not None and (isinstance(max_layer, bool) or int(max_layer) != max_layer
-                                  or max_layer < 0):
-        raise InvalidFactorsError(f"max_layer must be an integer >= 0, got {max_layer!r}")
     base_chunks = _chunks_for(chunks, input_chunks, shape, axes, out_dtype.itemsize)
     sizes = {a: float(physical_sizes.get(a, 1.0)) for a in axes} if physical_sizes else None
     # z follows the anisotropy rule only when some space axis has a known size.
@@ -184,54 +280,20 @@ def plan_pyramid(
         if not s > 0:
             raise InvalidFactorsError(f"physical size of axis {a!r} must be > 0, got {s}")
     steps = None if scale_factors is None else _steps_from_scale_factors(scale_factors, axes)
+    max_layer = _check_max_layer(max_layer, steps)
     if steps is not None and max_layer is not None:
-        steps = steps[: int(max_layer)]
+        steps = steps[:max_layer]
 
     kind = METHOD_SPECS[method].geometry
     scale = tuple(sizes[a] if sizes else 1.0 for a in axes)
     origin = _translation(translation, axes)
     ones = (1,) * len(axes)
     levels = [LevelPlan(shape, ones, ones, _level_chunks(base_chunks, shape), scale, origin)]
-    spatial = space_axes(axes)
-    while True:
-        last = levels[-1]
-        if steps is not None:
-            if len(levels) > len(steps):
-                break
-            step = steps[len(levels) - 1]
-        else:
-            # Stop once y and x fit in one chunk (z only shrinks alongside them).
-            fits = all(last.shape[a] <= base_chunks[a] for a in spatial if axes[a] in "yx")
-            if fits or (max_layer is not None and len(levels) > max_layer):
-                break
-            level_sizes = dict(zip(axes, last.scale, strict=True)) if space_known else None
-            step = _default_step(last.shape, axes, level_sizes, z_told=False)
-            if all(f == 1 for f in step):
-                break
-        for a, f, n in zip(axes, step, last.shape, strict=True):
-            if f > n:
-                raise InvalidFactorsError(
-                    f"scale factor {f} on axis {a!r} of level {len(levels)} is larger than "
-                    f"that axis ({n} pixels)"
-                )
-        new_shape = level_shape(last.shape, step)
-        pairs = [
-            step_transform(kind, f, n, m, s, t)
-            for f, n, m, s, t in zip(
-                step, last.shape, new_shape, last.scale, last.translation, strict=True
-            )
-        ]
-        levels.append(
-            LevelPlan(
-                shape=new_shape,
-                factors=step,
-                cumulative=tuple(c * f for c, f in zip(last.cumulative, step, strict=True)),
-                chunks=_level_chunks(base_chunks, new_shape),
-                scale=tuple(p[0] for p in pairs),
-                translation=tuple(p[1] for p in pairs),
-            )
-        )
-    return PyramidPlan(axes, method, out_dtype, tuple(levels), dict(units or {}), order)
+    while (step := _next_step(levels, steps, axes, base_chunks, space_known,
+                              max_layer)) is not None:
+        levels.append(_next_level(levels[-1], step, axes, kind, base_chunks, len(levels)))
+    why = _why(levels, axes, base_chunks, steps is not None, max_layer)
+    return PyramidPlan(axes, method, out_dtype, tuple(levels), dict(units or {}), order, why)
 
 
 def _translation(translation: Mapping[str, float] | None, axes: str) -> tuple[float, ...]:

@@ -139,6 +139,31 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, zarr_input):
     assert not out.exists()
 
 
+def test_levels_are_honoured_and_the_default_reaches_256_px(tmp_path, capsys):
+    x = np.random.default_rng(1).integers(0, 4000, (512, 512), dtype=np.uint16)
+    npy = tmp_path / "plane.npy"
+    np.save(npy, x)
+    # 512x512 fits one default 512x512 chunk, yet 4 levels asked are 4 levels written.
+    result = run(npy, tmp_path / "four.zarr", "--levels", "4")
+    assert result.returncode == 0, result.stderr
+    levels, _ = levels_of(tmp_path / "four.zarr")
+    assert [lv.shape for lv in levels] == [(512, 512), (256, 256), (128, 128), (64, 64)]
+    for level, ref in zip(levels, omescale.pyramid(x, [2, 4, 8]), strict=True):
+        np.testing.assert_array_equal(level[:], ref)
+    assert main([str(npy), str(tmp_path / "default.zarr")]) == 0
+    levels, _ = levels_of(tmp_path / "default.zarr")
+    assert [lv.shape for lv in levels] == [(512, 512), (256, 256)]
+    capsys.readouterr()
+    assert main([str(npy), str(tmp_path / "dry.zarr"), "--dry-run"]) == 0
+    assert "levels: 2, until every downsampled axis is at most 256 px" in capsys.readouterr().out
+    assert main([str(npy), str(tmp_path / "dry.zarr"), "--dry-run", "--levels", "4"]) == 0
+    assert "levels: 4, as asked" in capsys.readouterr().out
+    # More levels than pixels: one line, exit 2, nothing written.
+    assert_usage_error(run(npy, tmp_path / "many.zarr", "--levels", "12"), "12 levels",
+                       "at most 10 levels")
+    assert not (tmp_path / "many.zarr").exists()
+
+
 def test_existing_output_refused_then_overwritten(tmp_path, zarr_input):
     path, _ = zarr_input
     out = tmp_path / "out.zarr"

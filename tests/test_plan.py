@@ -14,6 +14,7 @@ from conftest import make_image
 from references import assert_matches_reference, assert_within_spec, reference_levels
 
 import omescale
+from omescale.errors import InvalidFactorsError
 from omescale.plan import plan_pyramid
 
 
@@ -24,16 +25,31 @@ def _shapes(plan):
 # ---------------------------------------------------------------- level rules
 
 
-def test_default_halves_yx_until_one_chunk():
+def test_default_halves_yx_until_one_chunk_and_256_px():
     plan = plan_pyramid((2000, 1500), np.uint16)  # default chunk 512 in y/x
-    assert _shapes(plan) == [(2000, 1500), (1000, 750), (500, 375)]
+    # (500, 375) fits a chunk; one more level brings the largest axis to 250 <= 256.
+    assert _shapes(plan) == [(2000, 1500), (1000, 750), (500, 375), (250, 188)]
+    assert "256 px" in plan.why and "level 2" in plan.why
     assert all(lv.factors == (2, 2) for lv in plan.levels[1:])
     assert plan.levels[0].factors == (1, 1) and plan.levels[0].cumulative == (1, 1)
     # The input's chunks are the target when given.
     plan = plan_pyramid((2000, 1500), np.uint16, input_chunks=(256, 256))
     assert _shapes(plan)[-1] == (250, 188)
-    # Already one chunk: level 0 only.
-    assert _shapes(plan_pyramid((300, 200), np.uint16)) == [(300, 200)]
+    assert plan.why == "until y and x fit one 256x256 chunk (level 3)"
+    # One chunk already, but larger than 256 px: still a pyramid.
+    assert _shapes(plan_pyramid((300, 200), np.uint16)) == [(300, 200), (150, 100)]
+    assert _shapes(plan_pyramid((512, 512), np.uint16)) == [(512, 512), (256, 256)]
+    # At most 256 px: level 0 only.
+    assert _shapes(plan_pyramid((256, 100), np.uint16)) == [(256, 100)]
+
+
+def test_default_256_rule_counts_only_downsampled_axes():
+    # z is not downsampled without physical sizes: its 1000 planes do not make more levels.
+    plan = plan_pyramid((1000, 200, 200), np.uint16)
+    assert _shapes(plan) == [(1000, 200, 200)]
+    # z finer than y/x is downsampled, and then counts.
+    plan = plan_pyramid((1000, 64, 64), np.uint16, physical_sizes={"z": 0.1, "y": 1, "x": 1})
+    assert _shapes(plan) == [(1000, 64, 64), (500, 32, 32), (250, 16, 16)]
 
 
 def test_default_keeps_z_without_physical_sizes():
@@ -92,9 +108,34 @@ def test_max_layer_caps():
     assert len(plan_pyramid((4096, 4096), np.uint16, max_layer=0).levels) == 1
     plan = plan_pyramid((100, 100), np.uint16, scale_factors=[2, 4, 8, 16], max_layer=2)
     assert [lv.cumulative for lv in plan.levels] == [(1, 1), (2, 2), (4, 4)]
-    # max_layer larger than what the default needs changes nothing.
-    assert _shapes(plan_pyramid((2000, 1500), np.uint16, max_layer=10)) == _shapes(
-        plan_pyramid((2000, 1500), np.uint16))
+
+
+
+@pytest.mark.parametrize("max_layer", [0, 1, 3, 6])
+def test_max_layer_is_honoured_exactly(max_layer):
+    # Smaller than a chunk if need be: 512x512 fits one default chunk already.
+    plan = plan_pyramid((512, 512), np.uint16, max_layer=max_layer)
+    assert _shapes(plan) == [(512 >> k, 512 >> k) for k in range(max_layer + 1)]
+    assert plan.why == "as asked"
+    # More than the default needs.
+    plan = plan_pyramid((2000, 1500), np.uint16, max_layer=max_layer + 4)
+    assert len(plan.levels) == max_layer + 5
+
+
+def test_max_layer_beyond_one_pixel_is_an_error():
+    plan = plan_pyramid((8, 5), np.uint8, max_layer=3)
+    assert _shapes(plan) == [(8, 5), (4, 3), (2, 2), (1, 1)]
+    with pytest.raises(InvalidFactorsError,
+                       match=r"5 levels asked.*level 3 \(1x1.*at most 4 levels"):
+        plan_pyramid((8, 5), np.uint8, max_layer=4)
+    # One axis at 1 pixel keeps shrinking the other.
+    assert _shapes(plan_pyramid((1, 9), np.uint8, max_layer=3)) == [(1, 9), (1, 5), (1, 3),
+                                                                     (1, 2)]
+
+
+def test_max_layer_beyond_the_scale_factors_is_an_error():
+    with pytest.raises(InvalidFactorsError, match="asks for 4 levels but scale_factors lists 3"):
+        plan_pyramid((100, 100), np.uint16, scale_factors=[2, 4], max_layer=3)
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (1, 7), (3, 5), (2, 3, 5), (1, 1, 1, 9, 2)])
