@@ -129,8 +129,11 @@ class StreamedWrite:
         first = windows[stage.first]
         # A fresh token per build: a retried unit must not meet its failed keys on a scheduler.
         token = uuid.uuid4().hex
+        # Levels are computed in storage chunks (a shard's worth of input is never one task's
+        # region) and joined into the storage objects (shards) only to be written.
+        chunks = [tuple(a.chunks) for a in self.arrays]
         window = window_reads(reader, tuple(lo for lo, _ in first),
-                              window_grid(first, self.splan.blocks[stage.first]), (), _no_gate,
+                              window_grid(first, chunks[stage.first]), (), _no_gate,
                               f"omescale-unit-read-{token}")
         if window.dtype != plan.dtype:
             window = window.astype(plan.dtype)
@@ -140,13 +143,16 @@ class StreamedWrite:
                 kernel = ShiftedKernel(self.kernels[k], tuple(lo for lo, _ in windows[k - 1]),
                                        tuple(lo for lo, _ in windows[k]))
                 window = lift_kernel(window, kernel, tuple(hi - lo for lo, hi in windows[k]),
-                                     window_grid(windows[k], self.splan.blocks[k]), plan.dtype,
+                                     window_grid(windows[k], chunks[k]), plan.dtype,
                                      name=f"omescale-unit-{plan.method}-{k}-{token}")
             if k > stage.first or k == 0:
                 box = own_box(plan, stage, k, unit)
                 own = tuple(slice(lo - w0, hi - w0)
                             for (lo, hi), (w0, _) in zip(box, windows[k], strict=True))
-                parts.append((k, window[own], box))
+                part = window[own]
+                if chunks[k] != self.splan.blocks[k]:
+                    part = part.rechunk(window_grid(box, self.splan.blocks[k]))
+                parts.append((k, part, box))
         return self._writes(parts, only, token)
 
     def _writes(self, parts: Sequence[tuple[int, da.Array, Box]],
