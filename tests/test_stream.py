@@ -195,3 +195,18 @@ def test_resume_after_sigkill_of_the_client_equals_a_clean_write(tmp_path, sourc
     omescale.write_pyramid(source, tmp_path / "clean.zarr", stream=False, method="gaussian",
                            **KW)
     assert tree_bytes(out) == tree_bytes(tmp_path / "clean.zarr")
+
+
+def test_cli_stream_option_and_dry_run(tmp_path, source, capsys):
+    from omescale.cli import main
+
+    args = [str(source), "--chunks", "2,16,16", "--scale-factors", "2", "4", "8", "--method",
+            "nearest"]
+    with dask.config.set(SMALL_UNITS):
+        assert main([*args, str(tmp_path / "dry.zarr"), "--stream", "yes", "--dry-run"]) == 0
+        text = capsys.readouterr().out
+        assert "streamed:" in text and "tasks/unit" in text and "units" in text
+        assert main([*args, str(tmp_path / "s.zarr"), "--stream", "yes"]) == 0
+    assert main([*args, str(tmp_path / "g.zarr"), "--stream", "no"]) == 0
+    assert tree_bytes(tmp_path / "s.zarr") == tree_bytes(tmp_path / "g.zarr")
+    assert not (tmp_path / "dry.zarr").exists()
