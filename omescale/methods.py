@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Any, Literal
 
 import numpy as np
@@ -21,7 +21,12 @@ GeometryKind = Literal["block", "resize", "zoom"]
 
 
 class Methods(StrEnum):
-    """Downsampling methods; each value is the name used on the command line."""
+    """Downsampling methods; each value is the name used on the command line.
+
+    Any enum member whose value is a method name is accepted too, so code migrating from
+    ome-zarr-py may pass ``ome_zarr.scale.Methods.RESIZE``:
+    ``Methods(ome_zarr.scale.Methods.RESIZE) is Methods.RESIZE``.
+    """
 
     NEAREST = "nearest"
     RESIZE = "resize"
@@ -34,8 +39,15 @@ class Methods(StrEnum):
     MAX = "max"
     MEDIAN = "median"
 
+    @classmethod
+    def _missing_(cls, value: object) -> Methods | None:
+        # Another library's enum member whose value names one of ours (ome-zarr-py's Methods).
+        if isinstance(value, Enum) and isinstance(value.value, str):
+            return next((m for m in cls if m.value == value.value), None)
+        return None
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, kw_only=True)
 class MethodSpec:
     """What a method is: its sampling geometry, safety for labels and its reference.
 
@@ -57,54 +69,69 @@ class MethodSpec:
 
 METHOD_SPECS: dict[Methods, MethodSpec] = {
     Methods.NEAREST: MethodSpec(
-        "resize", True, False, False, False,
-        "skimage.transform.resize(order=0, mode='reflect', anti_aliasing=False, "
+        geometry="resize", label_safe=True, windowed=False, averaging=False,
+        signed_float=False,
+        reference="skimage.transform.resize(order=0, mode='reflect', anti_aliasing=False, "
         "preserve_range=True)",
-        build.nearest_kernel,
+        kernel=build.nearest_kernel,
     ),
     Methods.RESIZE: MethodSpec(
-        "resize", False, False, True, False,
-        "skimage.transform.resize(order=1, mode='reflect', anti_aliasing=True, "
+        geometry="resize", label_safe=False, windowed=False, averaging=True,
+        signed_float=False,
+        reference="skimage.transform.resize(order=1, mode='reflect', anti_aliasing=True, "
         "preserve_range=True)",
-        build.resize_kernel,
+        kernel=build.resize_kernel,
     ),
     Methods.LOCAL_MEAN: MethodSpec(
-        "block", False, True, True, False,
-        "skimage.transform.downscale_local_mean (partial trailing windows average existing pixels)",
-        build.mean_kernel,
+        geometry="block", label_safe=False, windowed=True, averaging=True,
+        signed_float=False,
+        reference="skimage.transform.downscale_local_mean (partial trailing windows average "
+        "existing pixels)",
+        kernel=build.mean_kernel,
     ),
     Methods.ZOOM: MethodSpec(
-        "zoom", False, False, True, False,
-        "scipy.ndimage.zoom(zoom=M/N, order=order, mode='reflect', grid_mode=False)",
-        build.zoom_kernel, takes_order=True,
+        geometry="zoom", label_safe=False, windowed=False, averaging=True,
+        signed_float=False,
+        reference="scipy.ndimage.zoom(zoom=M/N, order=order, mode='reflect', grid_mode=False)",
+        kernel=build.zoom_kernel, takes_order=True,
     ),
     Methods.GAUSSIAN: MethodSpec(
-        "resize", False, False, True, False,
-        "skimage.transform.pyramid_reduce(sigma=2f/6, order=1, mode='reflect', "
+        geometry="resize", label_safe=False, windowed=False, averaging=True,
+        signed_float=False,
+        reference="skimage.transform.pyramid_reduce(sigma=2f/6, order=1, mode='reflect', "
         "preserve_range=True)",
-        build.gaussian_kernel,
+        kernel=build.gaussian_kernel,
     ),
     Methods.LAPLACIAN: MethodSpec(
-        "resize", False, False, True, True,
-        "skimage.transform.pyramid_laplacian (G_k - smooth(G_k))",
-        build.laplacian_kernel,
+        geometry="resize", label_safe=False, windowed=False, averaging=True,
+        signed_float=True,
+        reference="skimage.transform.pyramid_laplacian (G_k - smooth(G_k))",
+        kernel=build.laplacian_kernel,
     ),
     Methods.MODE: MethodSpec(
-        "block", True, True, False, False,
-        "most frequent value per window, ties to the smallest (partial windows as local_mean)",
-        build.mode_kernel,
+        geometry="block", label_safe=True, windowed=True, averaging=False,
+        signed_float=False,
+        reference="most frequent value per window, ties to the smallest (partial windows as "
+        "local_mean)",
+        kernel=build.mode_kernel,
     ),
     Methods.MIN: MethodSpec(
-        "block", True, True, False, False, "skimage.measure.block_reduce(func=np.min)",
-        build.min_kernel,
+        geometry="block", label_safe=True, windowed=True, averaging=False,
+        signed_float=False,
+        reference="skimage.measure.block_reduce(func=np.min)",
+        kernel=build.min_kernel,
     ),
     Methods.MAX: MethodSpec(
-        "block", True, True, False, False, "skimage.measure.block_reduce(func=np.max)",
-        build.max_kernel,
+        geometry="block", label_safe=True, windowed=True, averaging=False,
+        signed_float=False,
+        reference="skimage.measure.block_reduce(func=np.max)",
+        kernel=build.max_kernel,
     ),
     Methods.MEDIAN: MethodSpec(
-        "block", False, True, True, False, "skimage.measure.block_reduce(func=np.median)",
-        build.median_kernel,
+        geometry="block", label_safe=False, windowed=True, averaging=True,
+        signed_float=False,
+        reference="skimage.measure.block_reduce(func=np.median)",
+        kernel=build.median_kernel,
     ),
 }
 

@@ -16,7 +16,7 @@ import skimage.transform as skt
 import zarr
 from references import assert_matches_reference, assert_within_spec, cast_like
 
-from omescale import OmescaleError, Scaler
+from omescale import Methods, OmescaleError, Scaler, downsample
 from omescale.errors import InvalidMethodError, LabelValuesError, OutputExistsError
 
 ome_scale = pytest.importorskip("ome_zarr.scale")
@@ -296,3 +296,14 @@ def test_in_place_adds_levels_to_an_existing_image(zarr_input, tmp_path):
     assert math.isclose(
         group.attrs["ome"]["multiscales"][0]["datasets"][1]["coordinateTransformations"][0][
             "scale"][1], 67 / 33)
+
+
+def test_ome_zarr_methods_are_accepted():
+    # Code migrating from ome-zarr-py passes its enum members; their values are our names.
+    assert [Methods(m) for m in ome_scale.Methods] == [Methods(m.value) for m in ome_scale.Methods]
+    assert Methods(ome_scale.Methods.RESIZE) is Methods.RESIZE
+    x = smooth_image((20, 30))
+    np.testing.assert_array_equal(downsample(x, (2, 2), method=ome_scale.Methods.LOCAL_MEAN),
+                                  downsample(x, (2, 2), method="local_mean"))
+    with pytest.raises(ValueError):
+        Methods(7)
