@@ -38,10 +38,6 @@ class LevelPlan:
     scale: tuple[float, ...]
     translation: tuple[float, ...]
 
-    @property
-    def chunk_count(self) -> int:
-        return math.prod(math.ceil(n / c) for n, c in zip(self.shape, self.chunks, strict=True))
-
 
 @dataclass(frozen=True)
 class PyramidPlan:

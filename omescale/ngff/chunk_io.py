@@ -11,9 +11,11 @@ the same numcodecs codec zarr would call, through zarr's own store API, so the s
 the ones zarr writes (tested against zarr for both formats and every codec this module
 accepts) and every zarr reader reads them.
 
-Anything else (sharding, filters, transposes, checksums, Fortran order, non-native byte order,
-object dtypes, stores other than local, fsspec and memory) returns ``None`` from
-``chunk_codec`` and the caller goes through zarr.
+zstd's own frame checksum (``ZstdCodec(checksum=True)``) is handled here: numcodecs' Zstd
+writes and verifies it. Anything else (sharding, filters, transposes, checksum codecs such as
+format 3's ``crc32c``, Fortran order, non-native byte order, object dtypes, stores other than
+local, fsspec and memory) returns ``None`` from ``chunk_codec`` and the caller goes through
+zarr.
 """
 
 from __future__ import annotations

@@ -102,7 +102,9 @@ def block_keys(target: zarr.Array) -> dict[str, tuple[int, ...]]:
 def missing_blocks(target: zarr.Array) -> list[tuple[int, ...]]:
     """Block indices whose storage object does not exist yet (listed from the store).
 
-    Objects equal to the fill value are not stored by zarr, so they count as missing and are
+    The writer stores every chunk, all-fill ones too (``write_empty_chunks``, set where
+    ``omescale.ngff.job`` opens the arrays), so a missing object is one never written. An array
+    opened without that setting skips all-fill chunks; those count as missing and are
     recomputed: correct, only a little extra work.
     """
     prefix = f"{target.path}/" if target.path else ""
