@@ -114,3 +114,18 @@ def test_an_asynchronous_client_leaves_the_lag_unknown():
                 return parallel_slots()
 
     assert asyncio.run(slots()) is None
+
+
+def test_verify_runs_on_the_cluster(client, tmp_path, source):
+    """verify's object tasks and recompute tasks run on worker processes; same report."""
+    out = tmp_path / "out.zarr"
+    with dask.config.set(scheduler="threads"):
+        omescale.write_pyramid(source, out, **KW)
+    (out / "1" / "c" / "1" / "2" / "0").write_bytes(b"garbage")
+    with dask.config.set(scheduler="threads"):
+        local = omescale.verify(out, recompute=3)
+    with dask.config.set(scheduler="dask.distributed"):
+        remote = omescale.verify(out, recompute=3)
+    assert [str(p) for p in remote.problems] == [str(p) for p in local.problems]
+    assert remote.checked == local.checked and remote.checked["recomputed"] == 6
+    assert str(remote.problems[0]).startswith("1/c/1/2/0: cannot be decoded")
