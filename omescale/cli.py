@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import sys
 import time
@@ -99,6 +100,27 @@ def _sizes(text: str) -> dict[str, float]:
     return _pairs(text, float, "number")
 
 
+def _json_object(text: str) -> dict[str, Any]:
+    """``--storage-options``: a JSON object, or ``@file.json`` holding one."""
+    where = "JSON"
+    if text.startswith("@"):
+        where = text[1:]
+        try:
+            with open(where, encoding="utf-8") as f:
+                text = f.read()
+        except OSError as exc:
+            raise argparse.ArgumentTypeError(f"cannot read {where}: {exc.strerror}") from None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{where} is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(
+            f"{where} must hold a JSON object such as '{{\"anon\": true}}', not {text.strip()!r}"
+        )
+    return value
+
+
 # --- the parsers --------------------------------------------------------------------------------
 
 
@@ -141,6 +163,11 @@ def _add_pyramid_options(parser: argparse.ArgumentParser, *, default_chunks: str
                      help=f"compression (default {DEFAULT_CODEC}, byte shuffle)")
     out.add_argument("--ngff", choices=("0.5", "0.4"), default="0.5",
                      help="0.5 on zarr format 3 (default) or 0.4 on zarr format 2")
+    out.add_argument("--storage-options", type=_json_object, default=None, metavar="JSON",
+                     help="fsspec options of an output URL, a JSON object or @file.json, e.g. "
+                          "'{\"endpoint_url\": \"http://host:9000\", \"profile\": \"lab\"}'; "
+                          "also used for an input URL unless --input-storage-options is given; "
+                          "sent with the tasks to every worker")
     out.add_argument("--overwrite", action="store_true", help="replace an existing output")
     out.add_argument("--resume", action="store_true",
                      help="finish an interrupted write, computing only missing chunks")
@@ -183,6 +210,9 @@ def _convert_parser() -> _Parser:
                         help="OME-Zarr image to write (path or URL)")
     parser.add_argument("--in-place", action="store_true",
                         help="add levels to the OME-Zarr image INPUT (level 0 untouched)")
+    parser.add_argument("--input-storage-options", type=_json_object, default=None,
+                        metavar="JSON", help="fsspec options of an input URL, a JSON object or "
+                        "@file.json, e.g. '{\"anon\": true}' (default: --storage-options)")
     parser.add_argument("--labels", metavar="NAME", default=None,
                         help="write INPUT as label image NAME under the OME-Zarr image OUTPUT "
                              "(method nearest unless --method mode/min/max)")
@@ -208,6 +238,8 @@ def _info_parser() -> _Parser:
     parser = _Parser(prog=f"{PROG} info",
                      description="Print an OME-Zarr image's levels and metadata.")
     parser.add_argument("path", metavar="PATH", help="OME-Zarr image or zarr array")
+    parser.add_argument("--storage-options", type=_json_object, default=None, metavar="JSON",
+                        help="fsspec options of a URL, a JSON object or @file.json")
     _add_common(parser)
     return parser
 
@@ -321,6 +353,7 @@ def _writer_options(args: argparse.Namespace) -> dict[str, Any]:
         "units": units,
         "codec": args.codec,
         "reader": args.reader,
+        "storage_options": args.storage_options,
     }
 
 
@@ -338,6 +371,9 @@ def _write(args: argparse.Namespace, image: Any, output: str, out: TextIO,
            extra: dict[str, Any] | None = None, name: str | None = None) -> int:
     options = {**_writer_options(args), **(extra or {})}
     options["stream"] = {"auto": None, "yes": True, "no": False}[args.stream]
+    inputs = getattr(args, "input_storage_options", None)
+    if inputs is not None:
+        options["input_storage_options"] = inputs
     if args.dry_run:
         from omescale.cli_report import dry_run
 
@@ -353,7 +389,7 @@ def _write(args: argparse.Namespace, image: Any, output: str, out: TextIO,
         _compute(pending, client, _show_progress(args))
     from omescale.cli_report import summary
 
-    summary(output, time.perf_counter() - start, out=out)
+    summary(output, time.perf_counter() - start, out=out, storage_options=args.storage_options)
     return 0
 
 
@@ -379,6 +415,11 @@ def _in_place(args: argparse.Namespace, out: TextIO) -> int:
     options = _writer_options(args)
     for key in ("axes", "physical_sizes", "units", "reader"):
         options.pop(key)
+    if args.input_storage_options is not None:
+        if args.storage_options not in (None, args.input_storage_options):
+            raise UsageError("--in-place reads and writes INPUT: give its fsspec options once "
+                             "(--storage-options)")
+        options["storage_options"] = args.input_storage_options
     start = time.perf_counter()
     with _scheduler(args.scheduler, args.workers) as client:
         pending = add_levels(args.input, shards=args.shards, overwrite=args.overwrite,
@@ -386,7 +427,8 @@ def _in_place(args: argparse.Namespace, out: TextIO) -> int:
         _compute(pending, client, _show_progress(args))
     from omescale.cli_report import summary
 
-    summary(args.input, time.perf_counter() - start, out=out)
+    summary(args.input, time.perf_counter() - start, out=out,
+            storage_options=options["storage_options"])
     return 0
 
 
@@ -403,13 +445,14 @@ def _labels(args: argparse.Namespace, out: TextIO) -> int:
             args.input, args.output, args.labels, method=method,
             scale_factors=args.scale_factors, axes=args.axes, chunks=args.chunks,
             shards=args.shards, overwrite=args.overwrite, resume=args.resume, compute=False,
-            codec=args.codec,
+            codec=args.codec, storage_options=args.storage_options,
+            input_storage_options=args.input_storage_options,
         )
         _compute(pending, client, _show_progress(args))
     from omescale.cli_report import summary
 
     summary(f"{args.output.rstrip('/')}/labels/{args.labels}", time.perf_counter() - start,
-            out=out)
+            out=out, storage_options=args.storage_options)
     return 0
 
 
@@ -434,7 +477,7 @@ def _example(args: argparse.Namespace, out: TextIO) -> int:
 def _info(args: argparse.Namespace, out: TextIO) -> int:
     from omescale.cli_report import info
 
-    info(args.path, out=out)
+    info(args.path, out=out, storage_options=args.storage_options)
     return 0
 
 

@@ -19,7 +19,7 @@ from omescale.inputs.zarr_input import level_array
 from omescale.ngff.codecs import DEFAULT_CODEC
 from omescale.ngff.job import LevelLayout, open_arrays, pyramid_writes, storage_layout
 from omescale.ngff.metadata import ZarrFormat, attributes, read_image_metadata
-from omescale.ngff.store import open_store, open_target
+from omescale.ngff.store import open_store, open_target, source_options
 from omescale.ngff.streamed import StreamedWrite, choose_stream
 from omescale.plan import PyramidPlan, plan_pyramid
 from omescale.stream.units import StreamPlan, Unit, stream_plan
@@ -59,7 +59,8 @@ def dry_run(image: Any, output: str, options: Mapping[str, Any], *, shards: Any,
     Arithmetic on the plan: a streamed write's figures come from its unit grid (one sample
     unit's graph is built to count its tasks), a one-graph write's tasks from its graph.
     """
-    raw = open_input(image, reader=options.get("reader"))
+    raw = open_input(image, reader=options.get("reader"), storage_options=source_options(
+        options.get("storage_options"), options.get("input_storage_options")))
     src = in_ngff_order(raw, options.get("axes"))
     plan = plan_pyramid(
         src.data.shape, src.data.dtype,
@@ -73,7 +74,8 @@ def dry_run(image: Any, output: str, options: Mapping[str, Any], *, shards: Any,
     )
     layouts = storage_layout(plan, shards, zarr_format, options.get("codec", DEFAULT_CODEC))
     # The same checks of the output as a real run; nothing is written.
-    open_target(output, overwrite=overwrite, resume=resume, source=src.location)
+    open_target(output, overwrite=overwrite, resume=resume, source=src.location,
+                storage_options=options.get("storage_options"))
     splan = stream_plan(plan, [lt.block for lt in layouts])
     streamed = choose_stream(src.data, plan, layouts, first=0, stream=options.get("stream"))
     out.write(f"dry run: {name or src.name} -> {output} (nothing written)\n")
@@ -145,9 +147,11 @@ def _write_tasks(data: Any, plan: PyramidPlan, layouts: Sequence[LevelLayout],
     return len(dict(HighLevelGraph.merge(*(c.__dask_graph__() for c in counts))))
 
 
-def _image_levels(path: str) -> tuple[Any, list[tuple[str, zarr.Array]]]:
+def _image_levels(path: str, storage_options: dict | None = None,
+                  ) -> tuple[Any, list[tuple[str, zarr.Array]]]:
     try:
-        node = zarr.open(open_store(path, read_only=True), mode="r")
+        node = zarr.open(open_store(path, storage_options=storage_options, read_only=True),
+                         mode="r")
     except (FileNotFoundError, zarr.errors.NodeNotFoundError) as exc:
         raise InputNotFoundError(f"{path} is not a zarr array or OME-Zarr image") from exc
     if isinstance(node, zarr.Array):
@@ -162,9 +166,10 @@ def _image_levels(path: str) -> tuple[Any, list[tuple[str, zarr.Array]]]:
     return meta, [(p, level_array(node, p, path)) for p in meta.paths]
 
 
-def summary(path: str, seconds: float, *, out: TextIO) -> None:
+def summary(path: str, seconds: float, *, out: TextIO,
+            storage_options: dict | None = None) -> None:
     """One paragraph after a write: levels and shapes, bytes, time and throughput."""
-    _, levels = _image_levels(path)
+    _, levels = _image_levels(path, storage_options)
     sizes = [a.nbytes for _, a in levels]
     shapes = ", ".join(_dims(a.shape) for _, a in levels)
     rate = sizes[0] / seconds / 2**20 if seconds > 0 else float("inf")
@@ -173,15 +178,16 @@ def summary(path: str, seconds: float, *, out: TextIO) -> None:
               f"in {seconds:.1f} s ({rate:.1f} MiB/s of level 0)\n")
 
 
-def info(path: str, *, out: TextIO) -> None:
+def info(path: str, *, out: TextIO, storage_options: dict | None = None) -> None:
     """Print an OME-Zarr image's version, axes, levels, method and labels."""
-    meta, levels = _image_levels(path)
+    meta, levels = _image_levels(path, storage_options)
     if meta is None:
         a = levels[0][1]
         out.write(f"{path}: zarr array (format {a.metadata.zarr_format}), shape "
                   f"{_dims(a.shape)}, dtype {a.dtype}, chunks {_dims(a.chunks)}\n")
         return
-    group = zarr.open_group(open_store(path, read_only=True), mode="r")
+    group = zarr.open_group(open_store(path, storage_options=storage_options, read_only=True),
+                            mode="r")
     out.write(f"{path}: OME-Zarr image, NGFF {meta.version} (zarr {group.metadata.zarr_format})"
               "\n")
     axes = meta.axes or "?"

@@ -203,6 +203,10 @@ def test_bad_usage_is_one_line_exit_2_and_writes_nothing(tmp_path, zarr_input, a
         (["--physical-size", "y=0,x=1"], ["physical size"]),
         (["--scheduler", "nonsense"], ["--scheduler"]),
         (["--in-place"], ["--in-place"]),
+        (["--storage-options", "{anon: true}"], ["--storage-options", "not valid JSON"]),
+        (["--storage-options", "[1, 2]"], ["--storage-options", "JSON object"]),
+        (["--input-storage-options", "@/no/such/options.json"], ["cannot read",
+                                                                 "/no/such/options.json"]),
     ],
 )
 def test_more_bad_usage_in_process(tmp_path, zarr_input, capsys, args, words):

@@ -74,6 +74,20 @@ def test_cluster_strip_write_equals_threaded(client, tmp_path, source):
     assert tree_bytes(out) == _clean(source, tmp_path)
 
 
+def test_s3_write_on_the_cluster(client, s3_bucket, monkeypatch):
+    """Workers reach the S3 server (moto) only through the options pickled into the tasks."""
+    from test_s3 import KW as S3_KW
+    from test_s3 import check_pyramid, put_input
+
+    for name in [n for n in os.environ if n.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    source = put_input(s3_bucket)
+    job = omescale.write_pyramid(source, f"{s3_bucket.url}/cluster.ome.zarr", **S3_KW,
+                                 storage_options=s3_bucket.options, compute=False)
+    assert client.compute(job).result() > 0
+    check_pyramid(s3_bucket, "cluster.ome.zarr")
+
+
 def test_killed_worker_does_not_change_the_result(client, tmp_path, source):
     out = tmp_path / "out.zarr"
     slow = da.from_zarr(str(source)).map_blocks(_slow, dtype=IMAGE.dtype)

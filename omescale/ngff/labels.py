@@ -45,6 +45,7 @@ from omescale.ngff.store import (
     location_of,
     open_store,
     release_lock,
+    source_options,
 )
 from omescale.ngff.writer import open_group, pyramid_multiscale, run_pyramid_job
 from omescale.plan import plan_pyramid
@@ -139,6 +140,7 @@ def write_labels(
     resume: bool = False,
     compute: bool = True,
     storage_options: dict | None = None,
+    input_storage_options: dict | None = None,
 ) -> Delayed | None:
     """Write a label image and its pyramid under ``labels/<name>`` of the image at ``image_store``.
 
@@ -157,8 +159,8 @@ def write_labels(
         Default: the image's own level factors, so label level k overlays image level k.
     colors, properties
         NGFF ``image-label`` colours and properties.
-    axes, chunks, shards, overwrite, resume, compute, storage_options
-        As :func:`omescale.write_pyramid`.
+    axes, chunks, shards, overwrite, resume, compute, storage_options, input_storage_options
+        As :func:`omescale.write_pyramid` (``storage_options`` are the image's).
 
     Raises
     ------
@@ -177,7 +179,8 @@ def write_labels(
             zarr.errors.ContainsArrayError) as exc:
         raise InputNotFoundError(f"{where} is not an OME-Zarr image") from exc
     meta = read_image_metadata(attributes(image), where)
-    src = open_input(labels, storage_options=storage_options)
+    src = open_input(labels, storage_options=source_options(storage_options,
+                                                            input_storage_options))
     if src.data.dtype.kind not in "biu":
         raise UnsupportedDtypeError(f"labels must be integers or bool, not {src.data.dtype}")
     if axes or src.axes:  # the labels' own axes, in any order: put them in NGFF order

@@ -14,6 +14,7 @@ import os
 import shutil
 import socket
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ __all__ = [
     "acquire_lock",
     "check_not_inside",
     "check_replaceable",
+    "check_storage_options",
     "clear_store",
     "is_empty",
     "is_zarr_store",
@@ -49,6 +51,7 @@ __all__ = [
     "open_target",
     "release_lock",
     "remove_partials",
+    "source_options",
 ]
 
 LOCK_KEY = ".omescale-lock"
@@ -68,6 +71,25 @@ def _is_url(path: str) -> bool:
     return "://" in path and not path.startswith("file://")
 
 
+def check_storage_options(options: Any, name: str = "storage_options") -> dict | None:
+    """``options`` as a dict of fsspec keyword arguments (or ``None``); else a clear error."""
+    if options is None:
+        return None
+    if not isinstance(options, Mapping) or not all(isinstance(k, str) for k in options):
+        raise InvalidOptionError(
+            f"{name} must be a dict of fsspec options (e.g. {{'anon': True}}), got {options!r}"
+        )
+    return dict(options)
+
+
+def source_options(storage_options: Any, input_storage_options: Any) -> dict | None:
+    """The fsspec options of the input: its own when given, else the output's (one bucket,
+    one set of credentials is the common case)."""
+    if input_storage_options is not None:
+        return check_storage_options(input_storage_options, "input_storage_options")
+    return check_storage_options(storage_options)
+
+
 def open_store(
     store: Any, *, storage_options: dict | None = None, read_only: bool = False
 ) -> Store:
@@ -75,6 +97,7 @@ def open_store(
     if isinstance(store, Store):
         return store
     path = os.fspath(store)
+    storage_options = check_storage_options(storage_options)
     if _is_url(path):
         return FsspecStore.from_url(path, storage_options=storage_options, read_only=read_only)
     path = os.path.expanduser(path.removeprefix("file://"))

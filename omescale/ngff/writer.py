@@ -45,6 +45,7 @@ from omescale.ngff.store import (
     open_target,
     release_lock,
     remove_partials,
+    source_options,
 )
 from omescale.ngff.streamed import StreamedWrite, choose_stream
 from omescale.plan import PyramidPlan, plan_pyramid
@@ -186,6 +187,7 @@ def write_pyramid(
     name: str | None = None,
     copy_metadata: bool = True,
     storage_options: dict | None = None,
+    input_storage_options: dict | None = None,
     stream: bool | None = None,
     reader: str | None = None,
 ) -> PyramidJob | None:
@@ -223,8 +225,12 @@ def write_pyramid(
     compute
         ``False`` returns the job (:class:`omescale.stream.job.PyramidJob`, a dask
         ``Delayed`` whose last step writes the metadata; see docs/writing.md).
-    name, copy_metadata, storage_options
-        Multiscale name; copy an OME-Zarr input's user attributes; fsspec options.
+    name, copy_metadata
+        Multiscale name; copy an OME-Zarr input's user attributes.
+    storage_options, input_storage_options
+        fsspec options (``{"anon": True}``, ``{"endpoint_url": ..., "profile": ...}``) of the
+        output URL and of the input URL; the input uses ``storage_options`` too unless
+        ``input_storage_options`` is given. They travel with the tasks to every worker.
     stream
         ``True`` writes in a stream of bounded work units, ``False`` as one dask graph,
         ``None`` (default) streams large writes (``omescale.stream-objects`` storage objects,
@@ -243,7 +249,8 @@ def write_pyramid(
     OmescaleError
         On bad input or target, before anything is written.
     """
-    src = in_ngff_order(open_input(image, storage_options=storage_options, reader=reader), axes)
+    src = in_ngff_order(open_input(image, reader=reader, storage_options=source_options(
+        storage_options, input_storage_options)), axes)
     plan = plan_pyramid(
         src.data.shape, src.data.dtype, axes=src.axes,
         scale_factors=scale_factors, method=method, max_layer=max_layer, chunks=chunks,
