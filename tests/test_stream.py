@@ -210,3 +210,14 @@ def test_cli_stream_option_and_dry_run(tmp_path, source, capsys):
     assert main([*args, str(tmp_path / "g.zarr"), "--stream", "no"]) == 0
     assert tree_bytes(tmp_path / "s.zarr") == tree_bytes(tmp_path / "g.zarr")
     assert not (tmp_path / "dry.zarr").exists()
+
+
+def test_streaming_is_chosen_by_size(tmp_path, source):
+    def job(image, name, **kw):
+        return omescale.write_pyramid(image, tmp_path / name, compute=False, **KW, **kw)
+
+    assert not job(source, "a.zarr").streamed  # 100-odd objects: one graph
+    with dask.config.set({"omescale.stream-objects": 10}):
+        assert job(source, "b.zarr").streamed
+        assert not job(IMAGE, "c.zarr").streamed  # numpy: omescale does not read it itself
+        assert not job(source, "d.zarr", method="laplacian").streamed

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import dask
 from dask.delayed import Delayed
 
-from omescale.stream.units import StreamPlan, Unit, iter_units, own_box
+from omescale.stream.units import StreamPlan, Unit, iter_units, own_box, stage_units
 from omescale.stream.window import WINDOW_FACTOR, run_window, runner_for
 
 __all__ = ["Progress", "PyramidJob", "StreamJob", "UnitWork"]
@@ -103,9 +103,8 @@ class StreamJob:
 
         try:
             for s in range(len(plan.stages)):  # a stage reads what the stage before wrote
-                stage_units = (u for u in iter_units(plan.stages[s:s + 1]))
-                run_window((Unit(s, u.index) for u in stage_units), self._build, runner,
-                           window=window, retries=retries, done=done)
+                run_window(stage_units(plan.stages, s), self._build, runner, window=window,
+                           retries=retries, done=done)
         except BaseException:
             self.release()
             raise

@@ -30,7 +30,8 @@ from omescale.api import level_kernel
 from omescale.plan import PyramidPlan
 
 __all__ = ["UNIT_BYTES", "Stage", "StreamPlan", "Unit", "iter_units", "level_kernels",
-           "own_box", "own_range", "plan_stages", "stream_plan", "unit_bytes", "unit_windows"]
+           "own_box", "own_range", "plan_stages", "stage_units", "stream_plan", "unit_bytes",
+           "unit_windows"]
 
 #: Default budget of one unit's box of level ``first``, in bytes (``omescale.unit-bytes``).
 UNIT_BYTES = 256 * 2**20
@@ -112,11 +113,16 @@ def _count(shape: Sequence[int], size: Sequence[int]) -> tuple[int, ...]:
     return tuple(-(-n // s) for n, s in zip(shape, size, strict=True))
 
 
+def stage_units(stages: Sequence[Stage], s: int) -> Iterator[Unit]:
+    """The units of stage ``s`` in row-major order (lazily)."""
+    for index in itertools.product(*(range(n) for n in stages[s].count)):
+        yield Unit(s, tuple(index))
+
+
 def iter_units(stages: Sequence[Stage]) -> Iterator[Unit]:
     """Every unit, stage after stage, each stage in row-major order (lazily)."""
-    for s, stage in enumerate(stages):
-        for index in itertools.product(*(range(n) for n in stage.count)):
-            yield Unit(s, tuple(index))
+    for s in range(len(stages)):
+        yield from stage_units(stages, s)
 
 
 def level_kernels(plan: PyramidPlan) -> list[Any]:
