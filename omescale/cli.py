@@ -384,7 +384,7 @@ def _write(args: argparse.Namespace, image: Any, output: str, out: TextIO,
     with _scheduler(args.scheduler, args.workers) as client:
         pending = omescale.write_pyramid(
             image, output, shards=args.shards, zarr_format=_zarr_format(args),
-            overwrite=args.overwrite, resume=args.resume, compute=False, **options,
+            overwrite=args.overwrite, resume=args.resume, compute=False, name=name, **options,
         )
         _compute(pending, client, _show_progress(args))
     from omescale.cli_report import summary

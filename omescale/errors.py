@@ -21,6 +21,7 @@ __all__ = [
     "OutputExistsError",
     "OutputInsideInputError",
     "OutputLockedError",
+    "ResumeMismatchError",
     "UnsafeOverwriteError",
     "UnsupportedDtypeError",
 ]
@@ -90,3 +91,8 @@ class MissingExtraError(OmescaleError, ImportError):
 class LabelShapeError(InvalidShapeError):
     """A label image whose shape or axes differ from its image's level 0 (only the channel
     axis ``c`` may be left out)."""
+
+
+class ResumeMismatchError(OutputExistsError):
+    """``resume=True`` asked for a different job (method, levels, codec, input ...) than the
+    one that was started; the message names each difference."""

@@ -23,7 +23,8 @@ from omescale.inputs.xarray_input import is_xarray, stored_image
 from omescale.inputs.zarr_input import level_array
 from omescale.methods import Methods
 from omescale.ngff.codecs import DEFAULT_CODEC
-from omescale.ngff.job import marker, storage_layout
+from omescale.ngff.job import check_same_job, marker, storage_layout
+from omescale.ngff.job_record import job_record
 from omescale.ngff.metadata import attributes, check_units, read_image_metadata
 from omescale.ngff.store import (
     acquire_lock,
@@ -149,15 +150,20 @@ def add_levels(
     final_ms = {**ms, "datasets": _datasets(plan, ms["datasets"][0], paths),
                 "type": str(plan.method), "metadata": provenance(plan, "omescale.add_levels")}
     final = _with_multiscale(attrs, final_ms, under_ome)
+    source = from_zarr_array(level0, f"{where}/{meta.paths[0]}")
+    job = job_record(plan, layouts, source, location=f"{where}/{meta.paths[0]}",
+                     zarr_format=group.metadata.zarr_format)
+    if resume and "omescale" in attrs:
+        check_same_job(attrs, job, where)
     token = acquire_lock(store, where)
     try:
         if not (resume and "omescale" in attrs):
-            group.attrs.put({**_with_multiscale(attrs, level0_ms, under_ome), **marker()})
+            group.attrs.put({**_with_multiscale(attrs, level0_ms, under_ome), **marker(job)})
             for path in old:
                 del group[path]
     except BaseException:
         release_lock(store, token)
         raise
-    return run_pyramid_job(group, from_zarr_array(level0, f"{where}/{meta.paths[0]}"), plan,
+    return run_pyramid_job(group, source, plan,
                            layouts, final, first=1, resume=resume, where=where,
                            lock=(lock_key(), token), compute=compute, paths=paths)

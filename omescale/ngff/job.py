@@ -8,6 +8,7 @@ new levels; the final task replaces the group attributes in one atomic object wr
 from __future__ import annotations
 
 import copy
+import json
 import math
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -22,12 +23,13 @@ from dask.base import tokenize
 from dask.core import flatten
 from dask.delayed import Delayed
 
-from omescale.errors import InvalidOptionError, OutputExistsError
+from omescale.errors import InvalidOptionError, OutputExistsError, ResumeMismatchError
 from omescale.inputs.source import checked_source
 from omescale.inputs.zarr_input import level_array
 from omescale.levels import levels_from_plan
 from omescale.lift.layers import new_layer
 from omescale.ngff.codecs import DEFAULT_CODEC, check_codec, compressors
+from omescale.ngff.job_record import differences
 from omescale.ngff.metadata import ZarrFormat
 from omescale.ngff.store import release_lock, remove_partials
 from omescale.ngff.strips import plan_stages, strip_writes
@@ -35,19 +37,66 @@ from omescale.ngff.tasks import missing_blocks, write_all, write_blocks, write_c
 from omescale.ngff.tiles import gate_total, gated_reads, tile_axes
 from omescale.plan import PyramidPlan
 
-__all__ = ["LevelLayout", "finish", "marker", "metadata_step", "open_arrays", "pyramid_writes",
-           "storage_layout", "write_graph"]
+__all__ = ["LevelLayout", "check_same_job", "finish", "marker", "metadata_step", "open_arrays",
+           "pyramid_writes", "storage_layout", "write_graph"]
 
 
 
-def marker() -> dict[str, Any]:
-    """A fresh "incomplete" marker attribute (zarr keeps and mutates the dicts it is given)."""
-    return {
-        "omescale": {
-            "status": "incomplete",
-            "note": "omescale is writing this pyramid; resume=True finishes an interrupted write",
-        }
+def marker(job: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A fresh "incomplete" marker attribute (zarr keeps and mutates the dicts it is given),
+    recording ``job`` (``omescale.ngff.job_record.job_record``) when given."""
+    body: dict[str, Any] = {
+        "status": "incomplete",
+        "note": "omescale is writing this pyramid; resume=True finishes an interrupted write",
     }
+    if job is not None:
+        body["job"] = copy.deepcopy(dict(job))
+    return {"omescale": body}
+
+
+def _final_provenance(attrs: Mapping[str, Any]) -> Any:
+    ome = attrs.get("ome", attrs)
+    multiscales = ome.get("multiscales") or [{}]
+    return multiscales[0].get("metadata") if isinstance(multiscales[0], Mapping) else None
+
+
+def _comparable(started: Mapping[str, Any], asked: Mapping[str, Any]):
+    """The two records, without the input location where either side has none (an in-memory
+    or computed dask array: its content is compared by the fingerprint)."""
+    where = [(r.get("input") or {}).get("location") for r in (started, asked)]
+    if None not in where:
+        return started, asked
+    return tuple({**r, "input": {k: v for k, v in (r.get("input") or {}).items()
+                                 if k != "location"}} for r in (started, asked))
+
+
+def check_same_job(attrs: Mapping[str, Any], job: Mapping[str, Any], where: str,
+                   provenance: Mapping[str, Any] | None = None) -> None:
+    """Refuse a resume whose job differs from the one started at ``where``.
+
+    An interrupted write carries the marker and its job record: every field is compared. A
+    complete pyramid has no marker: its provenance (function, method, factors, axes, order,
+    version) is compared with ``provenance``.
+
+    Raises
+    ------
+    ResumeMismatchError
+        Naming each difference, e.g. ``method: gaussian was started, nearest asked``.
+    """
+    again = "; pass overwrite=True to start again"
+    if "omescale" in attrs:
+        started = (attrs.get("omescale") or {}).get("job")
+        if started is None:
+            raise ResumeMismatchError(f"cannot resume {where}: its marker records no job (it "
+                                      f"was started by an older omescale){again}")
+        found = differences(*_comparable(started, job))
+    elif provenance is not None:
+        found = differences(_final_provenance(attrs) or {}, json.loads(json.dumps(provenance)))
+    else:
+        found = []
+    if found:
+        raise ResumeMismatchError(f"cannot resume {where}: it holds a different job: "
+                                  + "; ".join(found) + again)
 
 
 @dataclass(frozen=True)

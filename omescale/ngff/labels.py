@@ -29,6 +29,7 @@ from omescale.inputs.zarr_input import level_array
 from omescale.methods import METHOD_SPECS, Methods, to_method
 from omescale.ngff.codecs import DEFAULT_CODEC
 from omescale.ngff.job import storage_layout
+from omescale.ngff.job_record import job_record
 from omescale.ngff.metadata import (
     ImageMetadata,
     ZarrFormat,
@@ -47,7 +48,7 @@ from omescale.ngff.store import (
     release_lock,
     source_options,
 )
-from omescale.ngff.writer import open_group, pyramid_multiscale, run_pyramid_job
+from omescale.ngff.writer import open_group, provenance, pyramid_multiscale, run_pyramid_job
 from omescale.plan import plan_pyramid
 
 __all__ = ["LABEL_METHODS", "write_labels"]
@@ -209,12 +210,15 @@ def write_labels(
     if not (overwrite or resume) and path in image:
         raise OutputExistsError(f"{where}/{path} exists; pass overwrite=True to replace it")
     check_node_replaceable(store, path, f"{where}/{path}", overwrite=overwrite)
+    job = job_record(plan, layouts, src.data, location=src.location, zarr_format=zarr_format,
+                     name=name)
     key = f"labels/{LOCK_KEY}-{name}"
     token = acquire_lock(store, f"{where}/{path}", key)
     try:
         if overwrite and path in image:
             del zarr.open_group(store, mode="r+")[path]
-        group = open_group(store, zarr_format, resume, f"{where}/{path}", path=path)
+        group = open_group(store, zarr_format, resume, f"{where}/{path}", path=path, job=job,
+                           provenance=provenance(plan, "omescale.write_labels"))
     except BaseException:
         release_lock(store, token, key)
         raise

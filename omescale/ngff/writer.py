@@ -24,12 +24,14 @@ from omescale.ngff.job import (
     finish as finish_task,
 )
 from omescale.ngff.job import (
+    check_same_job,
     marker,
     metadata_step,
     open_arrays,
     pyramid_writes,
     storage_layout,
 )
+from omescale.ngff.job_record import job_record
 from omescale.ngff.metadata import (
     ZarrFormat,
     attributes,
@@ -141,15 +143,18 @@ def run_pyramid_job(
 
 
 def open_group(
-    store, zarr_format: ZarrFormat, resume: bool, where: str, path: str = ""
+    store, zarr_format: ZarrFormat, resume: bool, where: str, path: str = "",
+    job: Mapping[str, Any] | None = None, provenance: Mapping[str, Any] | None = None,
 ) -> zarr.Group:
-    """The image group: reopened on resume (it must be ours), else created with the marker."""
+    """The image group: reopened on resume (it must be ours and hold the same ``job``; see
+    ``check_same_job``), else created with the marker recording ``job``."""
     try:
         group = zarr.open_group(store, path=path, mode="r")
     except zarr.errors.ContainsArrayError as exc:
         raise OutputExistsError(f"output {where} holds a zarr array, not an image") from exc
     except (FileNotFoundError, zarr.errors.NodeNotFoundError):
-        return zarr.create_group(store, path=path, zarr_format=zarr_format, attributes=marker())
+        return zarr.create_group(store, path=path, zarr_format=zarr_format,
+                                 attributes=marker(job))
     if not resume:
         raise OutputExistsError(f"output {where} already holds a zarr group")
     attrs = attributes(group)
@@ -162,6 +167,8 @@ def open_group(
             f"cannot resume {where}: it is zarr format {group.metadata.zarr_format}, "
             f"this write asks for {zarr_format}"
         )
+    if job is not None:
+        check_same_job(attrs, job, where, provenance)
     return zarr.open_group(store, path=path, mode="r+")
 
 
@@ -266,11 +273,14 @@ def write_pyramid(
         attrs = {**src.attributes, **attrs}
     target = open_target(store, overwrite=overwrite, resume=resume, source=src.location,
                          storage_options=storage_options)
+    job = job_record(plan, layouts, src.data, location=src.location, zarr_format=zarr_format,
+                     name=name)
     token = acquire_lock(target.store, target.location)
     try:
         if overwrite:
             clear_store(target.store)
-        group = open_group(target.store, zarr_format, resume, target.location)
+        group = open_group(target.store, zarr_format, resume, target.location, job=job,
+                           provenance=provenance(plan, "omescale.write_pyramid"))
     except BaseException:
         release_lock(target.store, token)
         raise
