@@ -21,15 +21,15 @@ from omescale.inputs.order import in_ngff_order
 from omescale.methods import METHOD_SPECS, Methods
 from omescale.ngff.codecs import DEFAULT_CODEC
 from omescale.ngff.job import (
-    finish as finish_task,
-)
-from omescale.ngff.job import (
     check_same_job,
     marker,
     metadata_step,
     open_arrays,
     pyramid_writes,
     storage_layout,
+)
+from omescale.ngff.job import (
+    finish as finish_task,
 )
 from omescale.ngff.job_record import job_record
 from omescale.ngff.metadata import (
