@@ -2,6 +2,7 @@
 
 import json
 
+import dask
 import numpy as np
 import pytest
 import zarr
@@ -145,7 +146,8 @@ class _Killed(Exception):
 
 def _killed_after(tasks):
     """A dask callback that stops the computation after ``tasks`` tasks ran (a real
-    interruption of the write: what is on disk is what those tasks wrote)."""
+    interruption of the write: what is on disk is what those tasks wrote). Use it with the
+    synchronous scheduler: a thread pool's running tasks would go on writing after it."""
     seen = []
 
     def pretask(key, dsk, state):
@@ -164,7 +166,7 @@ def _everything(path, skip=()):
 
 
 def _interrupted_write(out, image=IMAGE, **kwargs):
-    with _killed_after(20), pytest.raises(_Killed):
+    with dask.config.set(scheduler="synchronous"), _killed_after(20), pytest.raises(_Killed):
         omescale.write_pyramid(image, out, **{**KW, **kwargs})
     assert not is_complete(out)
 
@@ -211,7 +213,7 @@ def test_resume_labels_same_job_or_refuse(tmp_path):
     for path in (image, clean):
         omescale.write_pyramid(IMAGE, path, **KW)
     omescale.write_labels(labels, clean, "cells")
-    with _killed_after(10), pytest.raises(_Killed):
+    with dask.config.set(scheduler="synchronous"), _killed_after(10), pytest.raises(_Killed):
         omescale.write_labels(labels, image, "cells")
     before = _everything(image)
     with pytest.raises(ResumeMismatchError, match="method: nearest was started, mode asked"):
@@ -230,7 +232,8 @@ def test_cli_example_resume_checks_the_seed(tmp_path, monkeypatch, capsys):
     args = ["--shape", "4,96,80", "--chunks", "2,32,32", "--method", "gaussian"]
     assert main(["example", "clean.zarr", *args, "--seed", "3"]) == 0
     with _killed_after(15):
-        assert main(["example", "x.zarr", *args, "--seed", "3"]) == 1
+        assert main(["example", "x.zarr", *args, "--seed", "3",
+                     "--scheduler", "synchronous"]) == 1
     assert not is_complete(tmp_path / "x.zarr")
     # The killed run's lock (its pid is this process) is stale: the next run removes it.
     before = _everything(tmp_path / "x.zarr", skip=(LOCK_KEY,))
