@@ -4,8 +4,9 @@ Same arithmetic as the NumPy path in ``omescale.kernels.apply`` — each output 
 ``weight[r, 0] * x[index[r, 0]]`` and adds ``weight[r, t] * x[index[r, t]]`` in tap order, in
 float64, without fused multiply-adds — so both paths give bit-identical results (the tests
 check it). numba is optional at run time: without it (or with ``OMESCALE_NUMBA=0``) the NumPy
-path runs. Functions are compiled on first use, cached on disk and release the GIL, so the
-threaded scheduler runs them in parallel.
+path runs. The loops live in ``omescale.kernels.loops`` (imported on first use, so importing
+omescale does not import numba); they are compiled on first use, cached on disk and release the
+GIL, so the threaded scheduler runs them in parallel.
 """
 
 from __future__ import annotations
@@ -32,151 +33,15 @@ _DTYPES = frozenset(np.dtype(t) for t in (
 
 @cache
 def _kernels() -> dict[str, Any] | None:
+    """The compiled loops (``omescale.kernels.loops``), or None without numba."""
     if os.environ.get("OMESCALE_NUMBA", "1") == "0":
         return None
     try:
-        import numba
+        from omescale.kernels import loops
     except ImportError:  # pragma: no cover - numba is a dependency; this guards odd installs
         return None
-
-    @numba.njit(cache=True, nogil=True)
-    def inner(x, index, weight, out):  # pragma: no cover - compiled
-        # x (P, N, Q) -> out (P, R, Q): the taps run along the middle axis, Q is contiguous.
-        p_count, q_count = x.shape[0], x.shape[2]
-        rows, width = index.shape
-        for p in range(p_count):
-            for r in range(rows):
-                i, w = index[r, 0], weight[r, 0]
-                for q in range(q_count):
-                    out[p, r, q] = w * x[p, i, q]
-                for t in range(1, width):
-                    i, w = index[r, t], weight[r, t]
-                    for q in range(q_count):
-                        out[p, r, q] += w * x[p, i, q]
-
-    @numba.njit(cache=True, nogil=True)
-    def last(x, index, weight, out):  # pragma: no cover - compiled
-        # x (P, N) -> out (P, R): the taps run along the last axis.
-        rows, width = index.shape
-        for p in range(x.shape[0]):
-            for r in range(rows):
-                acc = weight[r, 0] * x[p, index[r, 0]]
-                for t in range(1, width):
-                    acc += weight[r, t] * x[p, index[r, t]]
-                out[p, r] = acc
-
-    @numba.njit(cache=True, nogil=True)
-    def mean_2x2(x, out, plane_stride, row_stride):  # pragma: no cover - compiled
-        # x (P, 2R, 2C) integers -> out (P, R, C): each 2x2 sum (int64, exact) over 4, rounded
-        # half to even with shifts (floor and remainder, also for negative sums). out is flat
-        # (out[p, r, c] is out[p * plane_stride + r * row_stride + c]): a slice of a block
-        # is written in place with contiguous rows, which the compiler vectorizes.
-        for p in range(x.shape[0]):
-            for r in range(x.shape[1] // 2):
-                a = x[p, 2 * r]
-                b = x[p, 2 * r + 1]
-                o0 = p * plane_stride + r * row_stride
-                o = out[o0:o0 + x.shape[2] // 2]
-                for c in range(x.shape[2] // 2):
-                    total = (np.int64(a[2 * c]) + np.int64(a[2 * c + 1])
-                             + np.int64(b[2 * c]) + np.int64(b[2 * c + 1]))
-                    q = total >> 2
-                    rem = total & 3
-                    o[c] = q + ((rem > 2) | ((rem == 2) & (q & 1)))
-
-    @numba.njit(cache=True, nogil=True)
-    def rows_then_columns(parts, strides, row_part, row_local, col_cuts, y_index, y_weight,
-                          x_index, x_weight, runs, out, lo, hi,
-                          integer):  # pragma: no cover - compiled
-        # A region (P, H, W) held as a grid of parts (row-major over row bands and column
-        # bands; region row i is row row_local[i] of band row_part[i], column band j starts at
-        # col_cuts[j]) -> out (P, R, C): taps along H, then along W, one output row at a time.
-        # Each part is a flat array from its first element with its plane and row strides (in
-        # elements): its rows are contiguous slices, which the compiler vectorizes.
-        # Per output the same operations in the same order as inner() then last(); the row
-        # of the first pass stays in cache and never becomes a whole float64 array, and the
-        # region is never copied together.
-        # ``runs`` rows (c0, c1, step) are columns whose taps advance by ``step`` with equal
-        # weights. For those the row is split into its ``step`` phases (``row[j::step]``), so
-        # that each tap is a contiguous multiply-add the compiler vectorizes.
-        bands = col_cuts.shape[0] - 1
-        width = col_cuts[bands]
-        row = np.empty(width, dtype=np.float64)
-        acc = np.empty(out.shape[2], dtype=np.float64)
-        x_taps = x_index.shape[1]
-        longest = 1
-        for k in range(runs.shape[0]):
-            longest = max(longest, runs[k, 2])
-        phases = np.empty((longest, width), dtype=np.float64)  # row[j::step] for each j
-        for p in range(out.shape[0]):
-            for r in range(y_index.shape[0]):
-                for t in range(y_index.shape[1]):
-                    i = y_index[r, t]
-                    w = y_weight[r, t]
-                    for j in range(bands):
-                        k = row_part[i] * bands + j
-                        dst = row[col_cuts[j]:col_cuts[j + 1]]
-                        o = p * strides[k, 0] + row_local[i] * strides[k, 1]
-                        src = parts[k][o:o + dst.shape[0]]
-                        if t == 0:
-                            for q in range(dst.shape[0]):
-                                dst[q] = w * src[q]
-                        else:
-                            for q in range(dst.shape[0]):
-                                dst[q] += w * src[q]
-                split = 0
-                done = 0
-                for k in range(runs.shape[0]):
-                    c0, c1, step = runs[k, 0], runs[k, 1], runs[k, 2]
-                    for c in range(done, c0):
-                        a = x_weight[c, 0] * row[x_index[c, 0]]
-                        for t in range(1, x_taps):
-                            a += x_weight[c, t] * row[x_index[c, t]]
-                        acc[c] = a
-                    if split != step and step == 2:
-                        # Both phases in one loop: the form the compiler vectorizes (3x
-                        # faster than the general loop below for this, the common, step).
-                        even, odd = phases[0], phases[1]
-                        for u in range(width // 2):
-                            even[u] = row[2 * u]
-                            odd[u] = row[2 * u + 1]
-                        if width % 2:
-                            even[width // 2] = row[width - 1]
-                        split = step
-                    elif split != step:
-                        for j in range(step):
-                            for u in range((width - j + step - 1) // step):
-                                phases[j, u] = row[j + step * u]
-                        split = step
-                    run = acc[c0:c1]
-                    n = c1 - c0
-                    for t in range(x_taps):
-                        i0 = x_index[c0, t]
-                        part = phases[i0 % step, i0 // step:i0 // step + n]
-                        w = x_weight[c0, t]
-                        if t == 0:
-                            for u in range(n):
-                                run[u] = w * part[u]
-                        else:
-                            for u in range(n):
-                                run[u] += w * part[u]
-                    done = c1
-                for c in range(done, acc.shape[0]):
-                    a = x_weight[c, 0] * row[x_index[c, 0]]
-                    for t in range(1, x_taps):
-                        a += x_weight[c, t] * row[x_index[c, t]]
-                    acc[c] = a
-                # cast_output: integers rounded half to even and clipped, floats cast.
-                target = out[p, r]
-                if integer:
-                    for c in range(acc.shape[0]):
-                        target[c] = min(max(np.rint(acc[c]), lo), hi)
-                else:
-                    for c in range(acc.shape[0]):
-                        target[c] = acc[c]
-
-    return {"inner": inner, "last": last, "mean_2x2": mean_2x2,
-            "rows_then_columns": rows_then_columns}
+    return {"inner": loops.inner, "last": loops.last, "mean_2x2": loops.mean_2x2,
+            "rows_then_columns": loops.rows_then_columns}
 
 
 def compiled_available() -> bool:
