@@ -236,8 +236,14 @@ def _example_parser() -> _Parser:
 
 def _info_parser() -> _Parser:
     parser = _Parser(prog=f"{PROG} info",
-                     description="Print an OME-Zarr image's levels and metadata.")
-    parser.add_argument("path", metavar="PATH", help="OME-Zarr image or zarr array")
+                     description="Print what omescale reads from PATH (axes, shape, dtype, "
+                                 "chunks, physical sizes, channels), an OME-Zarr image's levels "
+                                 "and metadata, or how far an interrupted pyramid got.")
+    parser.add_argument("path", metavar="PATH",
+                        help="any input (TIFF, OME-TIFF, folder or glob of TIFF/.npy files, "
+                             ".npy, zarr array, OME-Zarr image, vendor file) or a pyramid")
+    parser.add_argument("--reader", choices=("tifffile", "bioio"), default=None,
+                        help="read PATH with bioio (the omescale[formats] extra)")
     parser.add_argument("--storage-options", type=_json_object, default=None, metavar="JSON",
                         help="fsspec options of a URL, a JSON object or @file.json")
     _add_common(parser)
@@ -475,9 +481,9 @@ def _example(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _info(args: argparse.Namespace, out: TextIO) -> int:
-    from omescale.cli_report import info
+    from omescale.cli_info import info
 
-    info(args.path, out=out, storage_options=args.storage_options)
+    info(args.path, out=out, reader=args.reader, storage_options=args.storage_options)
     return 0
 
 
