@@ -30,10 +30,11 @@ from zarr.core.buffer import default_buffer_prototype
 from zarr.core.sync import sync
 
 from omescale.ngff.chunk_io import chunk_codec, decode_chunk
+from omescale.ngff.store import atomic_writes
 
 __all__ = [
-    "object_index", "object_is_whole", "object_key", "object_problem", "object_region",
-    "object_status",
+    "object_done", "object_index", "object_is_whole", "object_key", "object_problem",
+    "object_region", "object_status",
 ]
 
 _EMPTY = np.uint64(2**64 - 1)  # offset and length of an inner chunk a shard does not hold
@@ -207,3 +208,12 @@ def object_is_whole(array: zarr.Array, key: str) -> bool:
     inner chunk inside the array, as omescale writes them)."""
     return object_problem(array, object_index(array, key), required=True) is None
 
+
+
+def object_done(array: zarr.Array, key: str) -> bool:
+    """Whether a resume may skip the storage object at store ``key``: it exists and, on a store
+    whose writes are not atomic (``omescale.ngff.store.atomic_writes``), it decodes whole (a
+    torn object is rewritten)."""
+    if not sync(array.store.exists(key)):
+        return False
+    return atomic_writes(array.store) or object_is_whole(array, key)

@@ -22,7 +22,7 @@ from typing import Any
 from zarr.abc.store import Store
 from zarr.core.buffer import default_buffer_prototype
 from zarr.core.sync import sync
-from zarr.storage import FsspecStore, LocalStore
+from zarr.storage import FsspecStore, LocalStore, MemoryStore, WrapperStore
 
 from omescale.errors import (
     InvalidOptionError,
@@ -37,6 +37,7 @@ __all__ = [
     "Target",
     "ZARR_ROOT_KEYS",
     "acquire_lock",
+    "atomic_writes",
     "check_not_inside",
     "check_replaceable",
     "check_storage_options",
@@ -116,6 +117,28 @@ def location_of(store: Store) -> str:
     if isinstance(store, FsspecStore):
         return f"{_protocol(store)}://{store.path.strip('/')}"
     return repr(store)
+
+
+# fsspec file systems whose writes become visible only when complete (one PUT / one assignment)
+_ATOMIC_PROTOCOLS = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "memory"})
+
+
+def atomic_writes(store: Store) -> bool:
+    """Whether an object written to ``store`` is either complete or absent after a kill.
+
+    True for zarr's LocalStore (a temporary file renamed into place, zarr >= 3.1.3, the floor
+    in pyproject.toml), MemoryStore, and fsspec object stores (S3, GCS, Azure, memory); a
+    ``WrapperStore`` is judged by the store it wraps. False for everything else, fsspec's
+    local file system included: resume then decodes every object it would skip
+    (``omescale.ngff.chunk_check.object_done``).
+    """
+    while isinstance(store, WrapperStore):
+        store = store._store
+    if isinstance(store, LocalStore | MemoryStore):
+        return True
+    if isinstance(store, FsspecStore):
+        return _protocol(store) in _ATOMIC_PROTOCOLS
+    return False
 
 
 def local_path(store: Store) -> str | None:

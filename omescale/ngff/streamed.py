@@ -22,7 +22,6 @@ import dask.array as da
 import numpy as np
 import zarr
 from dask.delayed import Delayed
-from zarr.core.sync import sync
 
 from omescale.errors import InvalidOptionError
 from omescale.inputs.source import checked_source, from_zarr_array
@@ -30,6 +29,7 @@ from omescale.lift import lift_kernel
 from omescale.lift.layers import new_layer
 from omescale.lift.shifted import ShiftedKernel
 from omescale.methods import Methods
+from omescale.ngff.chunk_check import object_done
 from omescale.ngff.strips import window_grid
 from omescale.ngff.tasks import store_block
 from omescale.ngff.tiles import window_reads
@@ -116,9 +116,10 @@ class StreamedWrite:
         return f"{array.path}/{key}" if array.path else key
 
     def missing(self, unit: Unit) -> set[tuple[int, tuple[int, ...]]]:
-        """The objects of ``unit`` not in the store yet (one existence check each)."""
+        """The objects of ``unit`` not in the store yet, or torn on a store whose writes are
+        not atomic (``omescale.ngff.chunk_check.object_done``)."""
         return {(k, idx) for k, idx in self.objects(unit)
-                if not sync(self.arrays[k].store.exists(self._key(k, idx)))}
+                if not object_done(self.arrays[k], self._key(k, idx))}
 
     def graph(self, unit: Unit, only: set[tuple[int, tuple[int, ...]]] | None = None) -> Delayed:
         """One Delayed computing ``unit`` and writing its objects (``only`` those, if given);

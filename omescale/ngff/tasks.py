@@ -21,8 +21,9 @@ from dask.base import tokenize
 
 from omescale.lift.layers import new_layer
 from omescale.lift.regions import chunk_offsets
+from omescale.ngff.chunk_check import object_is_whole
 from omescale.ngff.chunk_io import chunk_codec, chunk_index, write_chunk
-from omescale.ngff.store import list_keys
+from omescale.ngff.store import atomic_writes, list_keys
 
 __all__ = ["block_keys", "missing_blocks", "store_block", "write_all", "write_blocks",
            "write_counts"]
@@ -105,8 +106,13 @@ def missing_blocks(target: zarr.Array) -> list[tuple[int, ...]]:
     The writer stores every chunk, all-fill ones too (``write_empty_chunks``, set where
     ``omescale.ngff.job`` opens the arrays), so a missing object is one never written. An array
     opened without that setting skips all-fill chunks; those count as missing and are
-    recomputed: correct, only a little extra work.
+    recomputed: correct, only a little extra work. On a store whose writes are not atomic
+    (fsspec's local file system ...) every present object is decoded, and a torn one counts as
+    missing.
     """
     prefix = f"{target.path}/" if target.path else ""
     present = set(list_keys(target.store, prefix))
-    return [idx for key, idx in block_keys(target).items() if key not in present]
+    keys = block_keys(target)
+    if not atomic_writes(target.store):  # a killed write may have left a torn object
+        present = {key for key in present if key in keys and object_is_whole(target, key)}
+    return [idx for key, idx in keys.items() if key not in present]
