@@ -132,10 +132,14 @@ class StreamedWrite:
         token = uuid.uuid4().hex
         # Levels are computed in storage chunks (a shard's worth of input is never one task's
         # region) and joined into the storage objects (shards) only to be written.
+        # The input is read in its own storage objects (each decoded once), stored levels in
+        # their chunks.
         chunks = [tuple(a.chunks) for a in self.arrays]
-        window = window_reads(reader, tuple(lo for lo, _ in first),
-                              window_grid(first, chunks[stage.first]), (), _no_gate,
-                              f"omescale-unit-read-{token}")
+        read = tuple(reader.chunks) if stage.first == 0 else chunks[stage.first]
+        window = window_reads(reader, tuple(lo for lo, _ in first), window_grid(first, read),
+                              (), _no_gate, f"omescale-unit-read-{token}")
+        if read != chunks[stage.first]:
+            window = window.rechunk(window_grid(first, chunks[stage.first]))
         if window.dtype != plan.dtype:
             window = window.astype(plan.dtype)
         parts = []
