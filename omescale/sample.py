@@ -18,6 +18,7 @@ import dask.array as da
 import numpy as np
 from dask.base import tokenize
 
+from omescale._internals import normalize_chunks
 from omescale.errors import InvalidOptionError, InvalidShapeError
 
 __all__ = [
@@ -231,7 +232,7 @@ def sample(
     shape, chunks = _check(shape, chunks)
     obj = _objects(shape, int(seed))
     return da.map_blocks(
-        _block, obj, chunks=da.core.normalize_chunks(chunks, shape), dtype=np.uint16,
+        _block, obj, chunks=normalize_chunks(chunks, shape), dtype=np.uint16,
         meta=np.empty((0,) * len(shape), np.uint16),
         name="omescale-sample-" + tokenize(shape, chunks, seed),
     )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import functools
 
-import dask.array as da
 import numpy as np
 
+from omescale._internals import normalize_chunks
 from omescale.errors import InputNotFoundError, UnsupportedDtypeError
 from omescale.inputs.image import InputImage
 from omescale.inputs.source import CheckedSource, lazy_read
@@ -44,7 +44,7 @@ def open_npy(path: str) -> InputImage:
                 "integer, float or (for label-safe methods) bool image"
             ) from exc
         raise InputNotFoundError(f"{path} is not a readable .npy array: {exc}") from exc
-    chunks = da.core.normalize_chunks("auto", mm.shape, dtype=mm.dtype)
+    chunks = normalize_chunks("auto", mm.shape, dtype=mm.dtype)
     native = tuple(c[0] for c in chunks)
     source = CheckedSource(functools.partial(npy_array, path), path, mm.shape, mm.dtype, native)
     return InputImage(lazy_read(source, chunks), path, location=path, native_chunks=False)

@@ -14,6 +14,7 @@ import numpy as np
 import zarr
 from dask.base import tokenize
 
+from omescale._internals import array_source
 from omescale.errors import CorruptInputError
 from omescale.ngff.chunk_io import chunk_codec, chunk_index, read_chunk
 
@@ -77,7 +78,7 @@ def checked_source(x: Any) -> CheckedSource | None:
     """The source omescale reads ``x`` from, if ``x`` is one of its own lazy reads, else None."""
     if not isinstance(x, da.Array) or not x.name.startswith(_PREFIX):
         return None
-    source = x.__dask_graph__().get("original-" + x.name)
+    source = array_source(x)
     return source if isinstance(source, CheckedSource) else None
 
 

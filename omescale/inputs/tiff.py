@@ -12,10 +12,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
-import dask.array as da
 import tifffile
 import zarr
 
+from omescale._internals import normalize_chunks
 from omescale.errors import InvalidAxesError
 from omescale.inputs.image import InputImage
 from omescale.inputs.ome_xml import OmeImage, parse_ome_xml
@@ -75,7 +75,7 @@ def open_tiff(path: str) -> InputImage:
     axes, dropped = ngff_letters(series_axes, shape)
     array = _tiff_array(path, 0, 0)
     native = array.chunks
-    chunks = da.core.normalize_chunks("auto", array.shape, dtype=array.dtype,
+    chunks = normalize_chunks("auto", array.shape, dtype=array.dtype,
                                       previous_chunks=native)
     opener = functools.partial(_tiff_array, path, 0, 0)
     source = CheckedSource(opener, path, array.shape, array.dtype, native)

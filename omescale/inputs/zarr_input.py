@@ -5,6 +5,7 @@ from __future__ import annotations
 import dask.array as da
 import zarr
 
+from omescale._internals import array_source, normalize_chunks
 from omescale.errors import InputNotFoundError
 from omescale.inputs.image import InputImage
 from omescale.inputs.source import from_zarr_array
@@ -27,12 +28,12 @@ def level_array(group: zarr.Group, path: str, where: str) -> zarr.Array:
 def plain_zarr_read(x: da.Array) -> zarr.Array | None:
     """The zarr array ``x`` only reads, chunk for storage object (``da.from_zarr(a)`` as it
     is, not sliced or computed on), else None."""
-    array = x.__dask_graph__().get("original-" + x.name)
-    if not isinstance(array, zarr.Array) or len(x.dask.layers) != 2:
+    array = array_source(x)
+    if not isinstance(array, zarr.Array):
         return None
     if x.shape != array.shape or x.dtype != array.dtype:
         return None
-    storage = da.core.normalize_chunks(array.shards or array.chunks, array.shape)
+    storage = normalize_chunks(array.shards or array.chunks, array.shape)
     return array if x.chunks == storage else None
 
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import dask.array as da
 import numpy as np
-from dask.array.core import normalize_chunks
 from dask.base import tokenize
 
+from omescale._internals import normalize_chunks
 from omescale.kernels.parted import PartedRegion
 from omescale.lift.layers import new_layer
 from omescale.lift.regions import AxisBlock, plan_axis

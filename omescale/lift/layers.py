@@ -12,7 +12,7 @@ from typing import Any
 
 from dask.highlevelgraph import HighLevelGraph
 
-__all__ = ["new_layer"]
+__all__ = ["flat_keys", "new_layer"]
 
 
 def new_layer(
@@ -21,3 +21,10 @@ def new_layer(
     """A graph of one new layer ``name`` holding ``tasks``, on top of ``dependencies``'
     graphs (dask collections)."""
     return HighLevelGraph.from_collections(name, tasks, dependencies=list(dependencies))
+
+
+def flat_keys(keys: Any) -> list[Any]:
+    """The keys of a nested ``__dask_keys__()`` list, in order (a key is a tuple or a str)."""
+    if isinstance(keys, list):
+        return [key for item in keys for key in flat_keys(item)]
+    return [keys]

@@ -26,9 +26,8 @@ import math
 import numpy as np
 import zarr
 from zarr.codecs import BytesCodec, Crc32cCodec, ShardingCodec
-from zarr.core.buffer import default_buffer_prototype
-from zarr.core.sync import sync
 
+from omescale._internals import default_buffer_prototype, sync
 from omescale.ngff.chunk_io import chunk_codec, decode_chunk
 from omescale.ngff.store import atomic_writes
 

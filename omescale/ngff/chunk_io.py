@@ -29,9 +29,9 @@ import numcodecs
 import numpy as np
 import zarr
 from zarr.codecs import BloscCodec, BytesCodec, GzipCodec, ZstdCodec
-from zarr.core.buffer import default_buffer_prototype
-from zarr.core.sync import sync
 from zarr.storage import FsspecStore, LocalStore, MemoryStore
+
+from omescale._internals import default_buffer_prototype, sync
 
 __all__ = [
     "ChunkCodec", "chunk_codec", "chunk_index", "decode_chunk", "read_chunk", "write_chunk",

@@ -20,14 +20,14 @@ import dask.array as da
 import numpy as np
 import zarr
 from dask.base import tokenize
-from dask.core import flatten
 from dask.delayed import Delayed
 
+from omescale._internals import normalize_chunks
 from omescale.errors import InvalidOptionError, OutputExistsError, ResumeMismatchError
 from omescale.inputs.source import checked_source
 from omescale.inputs.zarr_input import level_array
 from omescale.levels import levels_from_plan
-from omescale.lift.layers import new_layer
+from omescale.lift.layers import flat_keys, new_layer
 from omescale.ngff.codecs import DEFAULT_CODEC, check_codec, compressors
 from omescale.ngff.job_record import differences
 from omescale.ngff.metadata import ZarrFormat
@@ -235,7 +235,7 @@ def finish(
     # Built by hand rather than with dask.delayed: delayed would run dask's array optimization
     # over the whole write graph right here (6 of 8.7 s of planning a 64 GiB pyramid).
     name = "omescale-metadata-" + uuid.uuid4().hex
-    keys = [key for count in counts for key in flatten(count.__dask_keys__())]
+    keys = [key for count in counts for key in flat_keys(count.__dask_keys__())]
     task = (partial(_finalize, group=group, attrs=dict(attrs), lock=lock, after=after), keys)
     graph = new_layer(name, {name: task}, counts)
     return Delayed(name, graph)
@@ -253,7 +253,7 @@ def _own_aligned_read(src: Any, plan: PyramidPlan, blocks: Sequence[Sequence[int
     the reads can be steered), and the write is not a resume."""
     if resume or checked_source(src) is None or src.dtype != plan.dtype:
         return False
-    return src.chunks == da.core.normalize_chunks(tuple(blocks[0]), src.shape)
+    return src.chunks == normalize_chunks(tuple(blocks[0]), src.shape)
 
 
 def pyramid_writes(

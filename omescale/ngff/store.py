@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from zarr.abc.store import Store
-from zarr.core.buffer import default_buffer_prototype
-from zarr.core.sync import sync
 from zarr.storage import FsspecStore, LocalStore, MemoryStore, WrapperStore
 
+from omescale._internals import default_buffer_prototype, sync
 from omescale.errors import (
     InvalidOptionError,
     OutputExistsError,

@@ -21,6 +21,7 @@ import dask.array as da
 import numpy as np
 from dask.base import tokenize
 
+from omescale._internals import normalize_chunks
 from omescale.api import level_kernel
 from omescale.lift.layers import new_layer
 from omescale.methods import Methods
@@ -92,7 +93,7 @@ def gated_reads(
     source: Any, chunks: Sequence[int], axes: Sequence[int], gate_name: str
 ) -> da.Array:
     """Level 0 read from ``source`` in blocks of ``chunks``; tile ``p``'s reads need gate p-1."""
-    normal = da.core.normalize_chunks(tuple(chunks), source.shape)
+    normal = normalize_chunks(tuple(chunks), source.shape)
     order = {tile: p for p, tile in enumerate(_tiles([len(c) for c in normal], axes))}
 
     def gate_of(tile: tuple[int, ...]) -> Any:

@@ -1,0 +1,48 @@
+"""The few zarr and dask internals omescale relies on, in one place.
+
+Checked against zarr 3.1.6 and dask 2025.12.0. ``tests/test_internals.py`` exercises each one,
+so a release that moves or changes one fails there, loudly, instead of omescale quietly taking
+a slower path.
+
+- ``sync`` (``zarr.core.sync.sync``): runs a coroutine of zarr's async store API on zarr's own
+  event loop, which the store may be bound to (fsspec). zarr has no public synchronous store API.
+- ``default_buffer_prototype``: public as ``zarr.buffer`` in recent zarr 3 releases; older 3.0
+  releases have it only in ``zarr.core.buffer``.
+- ``normalize_chunks``: documented as ``dask.array.api.normalize_chunks`` in recent dask
+  releases, and as ``dask.array.core.normalize_chunks`` before: the same function.
+- ``array_source``: ``da.from_array(source)`` and ``da.from_zarr(array)`` keep the wrapped object
+  in their graph under the key ``"original-" + name``, in a second layer beside the chunk reads.
+  dask offers no public way to ask an array what it reads; omescale uses it to recognise a plain
+  read of a zarr array (to write it straight through) and its own lazy reads.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dask.array as da
+from zarr.core.sync import sync
+
+try:
+    from zarr.buffer import default_buffer_prototype
+except ImportError:  # zarr < 3.1: the same function, before it was public
+    from zarr.core.buffer import default_buffer_prototype
+
+try:
+    from dask.array.api import normalize_chunks
+except ImportError:  # dask before dask.array.api: the same function, documented in core
+    from dask.array.core import normalize_chunks
+
+__all__ = ["array_source", "default_buffer_prototype", "normalize_chunks", "sync"]
+
+_ORIGINAL = "original-"
+
+
+def array_source(x: da.Array) -> Any | None:
+    """The object ``x`` reads its chunks from when ``x`` is ``da.from_array(source)`` or
+    ``da.from_zarr(array)`` as it is (not sliced, rechunked or computed on), else None."""
+    graph = x.dask
+    source = graph.get(_ORIGINAL + x.name)
+    if source is None or len(graph.layers) != 2:
+        return None
+    return source

@@ -1,0 +1,62 @@
+"""The zarr and dask internals fenced in ``omescale._internals`` still behave as omescale needs.
+
+Each test fails loudly when a zarr or dask release moves or changes one of them: the fix is in
+``omescale/_internals.py`` alone (and its list of checked versions).
+"""
+
+from __future__ import annotations
+
+import dask.array as da
+import numpy as np
+import zarr
+
+from omescale import _internals
+from omescale._internals import array_source, default_buffer_prototype, normalize_chunks, sync
+from omescale.inputs.source import checked_source, from_zarr_array
+from omescale.inputs.zarr_input import plain_zarr_read
+from omescale.lift.layers import flat_keys
+
+
+def test_sync_runs_zarr_store_coroutines_with_its_buffers():
+    store = zarr.storage.MemoryStore()
+    payload = default_buffer_prototype().buffer.from_bytes(b"omescale")
+    sync(store.set("a/b", payload))
+    assert sync(store.exists("a/b"))
+    got = sync(store.get("a/b", prototype=default_buffer_prototype()))
+    assert got.to_bytes() == b"omescale"
+
+
+def test_normalize_chunks_is_dasks():
+    assert normalize_chunks((2, 3), (5, 6)) == ((2, 2, 1), (3, 3))
+    assert normalize_chunks(((4, 1), 3), (5, 6)) == ((4, 1), (3, 3))
+    assert normalize_chunks("auto", (10, 10), dtype=np.uint8) == ((10,), (10,))
+
+
+def test_from_zarr_keeps_its_source_under_the_original_key():
+    z = zarr.create_array(zarr.storage.MemoryStore(), shape=(6, 8), chunks=(3, 4), dtype="u2")
+    x = da.from_zarr(z)
+    assert array_source(x) is z, "dask no longer keeps the zarr array as 'original-<name>'"
+    assert plain_zarr_read(x) is z
+    # Anything computed on the read is not a plain read any more.
+    for derived in (x[1:], x + 1, x.rechunk(2), x.astype("f4")):
+        assert array_source(derived) is None
+        assert plain_zarr_read(derived) is None
+
+
+def test_from_array_keeps_its_source_under_the_original_key():
+    z = zarr.create_array(zarr.storage.MemoryStore(), shape=(6, 8), chunks=(3, 4), dtype="u2")
+    ours = from_zarr_array(z, "in")
+    assert checked_source(ours) is not None, "omescale's own reads are no longer recognised"
+    assert checked_source(ours[:2]) is None
+
+
+def test_flat_keys_follow_dask_key_order():
+    x = da.zeros((4, 6, 2), chunks=(2, 3, 1))
+    keys = flat_keys(x.__dask_keys__())
+    assert keys == [(x.name, *i) for i in np.ndindex(*x.numblocks)]
+    assert len(set(keys)) == x.npartitions
+
+
+def test_fenced_names_are_documented():
+    # The module says which versions it was checked against; keep that list with the code.
+    assert "zarr 3.1.6" in _internals.__doc__ and "dask 2025.12.0" in _internals.__doc__
