@@ -24,6 +24,7 @@ from dask.base import tokenize
 from omescale._internals import normalize_chunks
 from omescale.api import level_kernel
 from omescale.lift.layers import new_layer
+from omescale.lift.regions import chunk_offsets
 from omescale.methods import Methods
 from omescale.plan import PyramidPlan
 
@@ -79,10 +80,10 @@ def window_reads(
     The gate keys are added later by :func:`gate_steps` (the graph is only complete then).
     """
     layer = {}
-    for idx, region in zip(itertools.product(*(range(len(c)) for c in chunks)),
-                           da.core.slices_from_chunks(chunks), strict=True):
-        region = tuple(slice(r.start + s, r.stop + s)
-                       for r, s in zip(region, starts, strict=True))
+    edges = [chunk_offsets(c) for c in chunks]
+    for idx in itertools.product(*(range(len(c)) for c in chunks)):
+        region = tuple(slice(e[i] + s, e[i + 1] + s)
+                       for e, i, s in zip(edges, idx, starts, strict=True))
         layer[(name, *idx)] = (read_after, source, region, gate_of(tuple(idx[a] for a in axes)))
     graph = new_layer(name, layer)
     return da.Array(graph, name, chunks=chunks, dtype=source.dtype,
