@@ -22,6 +22,7 @@ __all__ = [
     "OutputInsideInputError",
     "OutputLockedError",
     "ResumeMismatchError",
+    "StoreFaultError",
     "UnsafeOverwriteError",
     "UnsupportedDtypeError",
 ]
@@ -96,3 +97,8 @@ class LabelShapeError(InvalidShapeError):
 class ResumeMismatchError(OutputExistsError):
     """``resume=True`` asked for a different job (method, levels, codec, input ...) than the
     one that was started; the message names each difference."""
+
+
+class StoreFaultError(OSError):
+    """A store call kept failing after its retries (``omescale.ngff.retry``). Not bad input
+    (not an ``OmescaleError``): the write stopped and ``resume=True`` finishes it."""

@@ -32,6 +32,7 @@ from zarr.codecs import BloscCodec, BytesCodec, GzipCodec, ZstdCodec
 from zarr.storage import FsspecStore, LocalStore, MemoryStore
 
 from omescale._internals import default_buffer_prototype, sync
+from omescale.ngff.retry import retried
 
 __all__ = [
     "ChunkCodec", "chunk_codec", "chunk_index", "decode_chunk", "read_chunk", "write_chunk",
@@ -162,7 +163,9 @@ def read_chunk(
     """Chunk ``index`` of ``array``, cut at the array's end; the fill value where not stored."""
     shape = tuple(min(c, n - i * c)
                   for i, c, n in zip(index, codec.chunks, array.shape, strict=True))
-    buffer = sync(array.store.get(_key(array, index), prototype=default_buffer_prototype()))
+    key = _key(array, index)
+    buffer = retried(lambda: sync(array.store.get(key, prototype=default_buffer_prototype())),
+                     f"get of {key}")
     if buffer is None:
         return np.full(shape, codec.fill_value, codec.dtype)
     return _cropped(decode_chunk(buffer.as_numpy_array(), codec), shape)
@@ -193,8 +196,9 @@ def write_chunk(
         chunk = padded
     key = _key(array, index)
     if not codec.write_empty_chunks and _all_fill(chunk, codec.fill_value):
-        sync(array.store.delete(key))
+        retried(lambda: sync(array.store.delete(key)), f"delete of {key}")
         return
     data = chunk if codec.typed else chunk.reshape(-1).view(np.uint8)
     frame = data.tobytes() if codec.compressor is None else codec.compressor.encode(data)
-    sync(array.store.set(key, default_buffer_prototype().buffer.from_bytes(frame)))
+    buffer = default_buffer_prototype().buffer.from_bytes(frame)
+    retried(lambda: sync(array.store.set(key, buffer)), f"set of {key}")

@@ -16,6 +16,7 @@ import socket
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from omescale.errors import (
     OutputLockedError,
     UnsafeOverwriteError,
 )
+from omescale.ngff.retry import retried
 
 __all__ = [
     "LOCK_KEY",
@@ -360,15 +362,19 @@ def release_lock(store: Store, token: str, key: str = LOCK_KEY) -> None:
         sync(store.delete(key))
 
 
+def _delete(store: Store, key: str) -> None:
+    sync(store.delete(key))
+
+
 def remove_partials(store: Store, prefix: str = "") -> int:
     """Delete temporary ``.partial`` files a killed LocalStore write left behind."""
 
     async def collect() -> list[str]:
         return [k async for k in store.list_prefix(prefix) if k.endswith(_PARTIAL)]
 
-    partials = sync(collect())
+    partials = retried(lambda: sync(collect()), f"listing of {prefix or '/'}")
     for key in partials:
-        sync(store.delete(key))
+        retried(partial(_delete, store, key), f"delete of {key}")
     return len(partials)
 
 

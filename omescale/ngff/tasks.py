@@ -23,6 +23,7 @@ from omescale.lift.layers import new_layer
 from omescale.lift.regions import chunk_offsets
 from omescale.ngff.chunk_check import object_is_whole
 from omescale.ngff.chunk_io import chunk_codec, chunk_index, write_chunk
+from omescale.ngff.retry import retried
 from omescale.ngff.store import atomic_writes, list_keys
 
 __all__ = ["block_keys", "missing_blocks", "store_block", "write_all", "write_blocks",
@@ -34,9 +35,10 @@ def store_block(block: np.ndarray, target: zarr.Array, region: tuple[slice, ...]
     codec = chunk_codec(target)
     index = None if codec is None else chunk_index(region, codec.chunks, target.shape)
     if codec is not None and index is not None and block.dtype == codec.dtype:
-        write_chunk(target, codec, index, block)
+        write_chunk(target, codec, index, block)  # retries each store call itself
     else:
-        target[region] = block
+        retried(lambda: target.__setitem__(region, block),
+                f"write of {target.path or 'array'}{[(r.start, r.stop) for r in region]}")
     return np.ones((1,) * block.ndim, dtype=np.int64)
 
 
@@ -111,7 +113,7 @@ def missing_blocks(target: zarr.Array) -> list[tuple[int, ...]]:
     missing.
     """
     prefix = f"{target.path}/" if target.path else ""
-    present = set(list_keys(target.store, prefix))
+    present = set(retried(lambda: list_keys(target.store, prefix), f"listing of {prefix}"))
     keys = block_keys(target)
     if not atomic_writes(target.store):  # a killed write may have left a torn object
         present = {key for key in present if key in keys and object_is_whole(target, key)}
