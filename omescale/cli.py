@@ -154,6 +154,11 @@ def _add_pyramid_options(parser: argparse.ArgumentParser, *, default_chunks: str
                    help="pixel size of level 0, e.g. z=2,y=0.5,x=0.5")
     g.add_argument("--unit", default=None,
                    help="unit of the axes given in --physical-size, e.g. micrometer")
+    g.add_argument("--channel-names", default=None, metavar="A,B,...",
+                   help="channel labels, one per channel (omero metadata), e.g. DAPI,GFP")
+    g.add_argument("--channel-colors", default=None, metavar="RRGGBB,...",
+                   help="channel colours as hex RGB, e.g. 0000FF,00FF00 (default: from the "
+                        "input, else white for one channel, red, green, blue... for several)")
     out = parser.add_argument_group("output")
     out.add_argument("--chunks", type=_ints, default=default_chunks, metavar="C[,C...]",
                      help="storage chunk shape: one int per axis, or one int for z, y and x")
@@ -360,7 +365,24 @@ def _writer_options(args: argparse.Namespace) -> dict[str, Any]:
         "codec": args.codec,
         "reader": args.reader,
         "storage_options": args.storage_options,
+        "channels": _channels(args),
     }
+
+
+def _channels(args: argparse.Namespace) -> list[dict[str, str]] | None:
+    """``--channel-names`` and ``--channel-colors`` as omero channel entries."""
+    names = None if args.channel_names is None else args.channel_names.split(",")
+    colors = None if args.channel_colors is None else args.channel_colors.split(",")
+    if names is None and colors is None:
+        return None
+    if names is not None and colors is not None and len(names) != len(colors):
+        raise UsageError(f"--channel-names gives {len(names)} names but --channel-colors "
+                         f"{len(colors)} colours")
+    count = len(names if names is not None else colors)  # type: ignore[arg-type]
+    return [
+        {**({"label": names[i]} if names else {}), **({"color": colors[i]} if colors else {})}
+        for i in range(count)
+    ]
 
 
 def _max_layer(levels: int) -> int:
@@ -442,6 +464,9 @@ def _labels(args: argparse.Namespace, out: TextIO) -> int:
     if args.physical_size or args.unit or args.order is not None or args.levels is not None:
         raise UsageError("--labels takes the image's sizes and levels; drop --physical-size, "
                          "--unit, --order and --levels")
+    if args.channel_names is not None or args.channel_colors is not None:
+        raise UsageError("label images have no channel rendering: drop --channel-names and "
+                         "--channel-colors")
     if args.dry_run:
         raise UsageError("--dry-run is not available with --labels")
     method = "nearest" if args.method == "resize" else args.method

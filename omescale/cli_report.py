@@ -19,6 +19,7 @@ from omescale.inputs.zarr_input import level_array
 from omescale.ngff.codecs import DEFAULT_CODEC
 from omescale.ngff.job import LevelLayout, open_arrays, pyramid_writes, storage_layout
 from omescale.ngff.metadata import ZarrFormat, attributes, read_image_metadata
+from omescale.ngff.omero import channel_count, user_channels
 from omescale.ngff.store import open_store, open_target, source_options
 from omescale.ngff.streamed import StreamedWrite, choose_stream
 from omescale.plan import PyramidPlan, plan_pyramid
@@ -72,6 +73,7 @@ def dry_run(image: Any, output: str, options: Mapping[str, Any], *, shards: Any,
         physical_sizes=options.get("physical_sizes") or src.physical_sizes,
         units=options.get("units") or src.units,
     )
+    user_channels(options.get("channels"), channel_count(plan.axes, plan.levels[0].shape))
     layouts = storage_layout(plan, shards, zarr_format, options.get("codec", DEFAULT_CODEC))
     # The same checks of the output as a real run; nothing is written.
     open_target(output, overwrite=overwrite, resume=resume, source=src.location,

@@ -54,6 +54,7 @@ from omescale.ngff.metadata import (
     ngff_version,
     read_image_metadata,
 )
+from omescale.ngff.omero import with_omero
 from omescale.ngff.store import (
     acquire_lock,
     clear_store,
@@ -246,6 +247,8 @@ class Scaler:
         attrs = self._attributes(src, levels, "0.5", base=None)
         if self.copy_metadata:
             attrs = {**_user_attributes(input_array, src), **attrs}
+            if src.omero is not None:  # an OME-Zarr input's rendering metadata, as NGFF 0.5
+                attrs = with_omero(attrs, src.omero, "0.5")
         token = acquire_lock(target.store, target.location)
         try:
             if self.overwrite:
@@ -254,7 +257,8 @@ class Scaler:
         except BaseException:
             release_lock(target.store, token)
             raise
-        self._write(group, levels, attrs, first=0, where=target.location, token=token)
+        self._write(group, levels, attrs, first=0, where=target.location, token=token,
+                    axes=src.axes)
 
     def _scale_in_place(self, input_array: Any, output_directory: Any) -> None:
         path = os.fspath(input_array) if isinstance(input_array, str | os.PathLike) else None
@@ -291,7 +295,10 @@ class Scaler:
         version = ngff_version(group.metadata.zarr_format)
         attrs = self._attributes(src, levels, version, base=meta)
         attrs = {**{k: v for k, v in group.attrs.items() if k not in NGFF_KEYS}, **attrs}
-        self._write(group, levels, attrs, first=1, where=path, token=token, paths=paths)
+        if meta.omero is not None:  # the image's own rendering metadata stays
+            attrs = with_omero(attrs, meta.omero, version)
+        self._write(group, levels, attrs, first=1, where=path, token=token, paths=paths,
+                    axes=meta.axes)
 
     # --- helpers --------------------------------------------------------------------------------
 
@@ -393,10 +400,12 @@ class Scaler:
         return image_attributes(ms, version)
 
     def _write(self, group: zarr.Group, levels: Sequence[Array], attrs: Mapping[str, Any], *,
-               first: int, where: str, token: str, paths: list[str] | None = None) -> None:
+               first: int, where: str, token: str, paths: list[str] | None = None,
+               axes: str | None = None) -> None:
         """Create the arrays, write every chunk (one task each), write the metadata last."""
         try:
-            axes = infer_axes(levels[0].ndim)
+            # dimension names follow the multiscales axes (the image's own, else inferred)
+            axes = axes or infer_axes(levels[0].ndim)
             dtype = np.dtype(levels[-1].dtype)
             chunks = default_chunks(levels[0].shape, axes, dtype.itemsize)
             paths = paths or [str(k) for k in range(len(levels))]

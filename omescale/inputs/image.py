@@ -47,6 +47,8 @@ class InputImage:
     input_axes
         The axes the data came in, once :func:`omescale.inputs.order.in_ngff_order` has put
         ``data`` in OME-NGFF order (``axes`` then is that order); ``None`` before.
+    omero
+        An OME-Zarr input's ``omero`` rendering metadata (NGFF 0.4 or 0.5, version-free).
     """
 
     data: da.Array
@@ -60,3 +62,4 @@ class InputImage:
     native_chunks: bool = True
     channels: tuple[Channel, ...] | None = None
     input_axes: str | None = None
+    omero: dict[str, Any] | None = None

@@ -56,6 +56,7 @@ def _from_group(group: zarr.Group, where: str) -> InputImage:
         units=meta.units,
         translation=_translation(meta),
         attributes=meta.user_attributes,
+        omero=meta.omero,
         location=where,
     )
 

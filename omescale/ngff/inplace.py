@@ -26,6 +26,7 @@ from omescale.ngff.codecs import DEFAULT_CODEC
 from omescale.ngff.job import check_same_job, marker, storage_layout
 from omescale.ngff.job_record import job_record
 from omescale.ngff.metadata import attributes, check_units, read_image_metadata
+from omescale.ngff.omero import add_omero
 from omescale.ngff.store import (
     acquire_lock,
     check_node_replaceable,
@@ -100,6 +101,7 @@ def add_levels(
     compute: bool = True,
     order: int | None = None,
     storage_options: dict | None = None,
+    channels: Sequence[Any] | None = None,
 ) -> Delayed | None:
     """Add pyramid levels to the OME-Zarr image at ``image_store`` without rewriting level 0.
 
@@ -107,8 +109,9 @@ def add_levels(
     :func:`omescale.open_pyramid` (or its level-0 DataArray): the image it reads.
 
     Levels other than level 0 that already exist are refused unless ``overwrite=True``
-    (they are replaced); ``resume=True`` finishes an interrupted ``add_levels``. Other options
-    are those of :func:`omescale.write_pyramid`.
+    (they are replaced); ``resume=True`` finishes an interrupted ``add_levels``. The image's
+    ``omero`` is kept, ``channels`` merged over it, and windows it lacks are computed from the
+    new coarsest level. Other options are those of :func:`omescale.write_pyramid`.
 
     Raises
     ------
@@ -149,7 +152,11 @@ def add_levels(
     level0_ms = {**ms, "datasets": [ms["datasets"][0]]}
     final_ms = {**ms, "datasets": _datasets(plan, ms["datasets"][0], paths),
                 "type": str(plan.method), "metadata": provenance(plan, "omescale.add_levels")}
-    final = _with_multiscale(attrs, final_ms, under_ome)
+    final, complete = add_omero(
+        _with_multiscale(attrs, final_ms, under_ome), axes=plan.axes,
+        shape=plan.levels[0].shape, version="0.5" if under_ome else "0.4",
+        coarsest=paths[-1], kept=meta.omero, channels=channels,
+    )
     source = from_zarr_array(level0, f"{where}/{meta.paths[0]}")
     job = job_record(plan, layouts, source, location=f"{where}/{meta.paths[0]}",
                      zarr_format=group.metadata.zarr_format)
@@ -166,4 +173,5 @@ def add_levels(
         raise
     return run_pyramid_job(group, source, plan,
                            layouts, final, first=1, resume=resume, where=where,
-                           lock=(lock_key(), token), compute=compute, paths=paths)
+                           lock=(lock_key(), token), compute=compute, paths=paths,
+                           complete=complete)

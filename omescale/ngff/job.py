@@ -42,6 +42,10 @@ __all__ = ["LevelLayout", "check_same_job", "finish", "marker", "metadata_step",
 
 
 
+# Fills in group attributes from the written data in the final task: (group, attrs) -> attrs.
+Complete = Callable[[zarr.Group, dict[str, Any]], dict[str, Any]]
+
+
 def marker(job: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """A fresh "incomplete" marker attribute (zarr keeps and mutates the dicts it is given),
     recording ``job`` (``omescale.ngff.job_record.job_record``) when given."""
@@ -208,9 +212,14 @@ def write_graph(
 
 
 def _finalize(counts: Sequence[Any], *, group: zarr.Group, attrs: Mapping[str, Any],
-              lock: tuple[str, str] | None, after: Callable[[], None] | None) -> int:
-    """The last task: replace the group attributes (one atomic object), then unlock."""
-    group.attrs.put(copy.deepcopy(dict(attrs)))
+              lock: tuple[str, str] | None, after: Callable[[], None] | None,
+              complete: Complete | None = None) -> int:
+    """The last task: complete the attributes from the written data (``complete``), replace
+    the group attributes (one atomic object), then unlock."""
+    final = copy.deepcopy(dict(attrs))
+    if complete is not None:
+        final = complete(group, final)
+    group.attrs.put(final)
     if after is not None:
         after()
     if lock is not None:
@@ -219,24 +228,29 @@ def _finalize(counts: Sequence[Any], *, group: zarr.Group, attrs: Mapping[str, A
 
 
 def metadata_step(*, group: zarr.Group, attrs: Mapping[str, Any],
-                  lock: tuple[str, str] | None, after: Callable[[], None] | None) -> None:
+                  lock: tuple[str, str] | None, after: Callable[[], None] | None,
+                  complete: Complete | None = None) -> None:
     """The last step of a streamed write (run on the client once every unit is written)."""
-    _finalize((), group=group, attrs=attrs, lock=lock, after=after)
+    _finalize((), group=group, attrs=attrs, lock=lock, after=after, complete=complete)
 
 
 def finish(
     counts: Sequence[da.Array], group: zarr.Group, attrs: Mapping[str, Any],
     lock: tuple[str, str] | None, *, after: Callable[[], None] | None = None,
+    complete: Complete | None = None,
 ) -> Delayed:
     """One Delayed that writes the metadata after every data task; its value is the count.
 
-    ``after`` (picklable, e.g. a ``functools.partial``) runs once the attributes are written.
+    ``complete(group, attrs) -> attrs`` (picklable) fills in what needs the written data (the
+    omero windows) just before the attributes are written; ``after`` (picklable, e.g. a
+    ``functools.partial``) runs once they are written.
     """
     # Built by hand rather than with dask.delayed: delayed would run dask's array optimization
     # over the whole write graph right here (6 of 8.7 s of planning a 64 GiB pyramid).
     name = "omescale-metadata-" + uuid.uuid4().hex
     keys = [key for count in counts for key in flat_keys(count.__dask_keys__())]
-    task = (partial(_finalize, group=group, attrs=dict(attrs), lock=lock, after=after), keys)
+    task = (partial(_finalize, group=group, attrs=dict(attrs), lock=lock, after=after,
+                    complete=complete), keys)
     graph = new_layer(name, {name: task}, counts)
     return Delayed(name, graph)
 

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from omescale.axes import AXIS_TYPES
 from omescale.errors import InputNotFoundError, InvalidAxesError
+from omescale.ngff.omero import read_omero
 
 __all__ = [
     "AXIS_TYPES",
@@ -190,6 +191,7 @@ class ImageMetadata:
     units: dict[str, str] = field(default_factory=dict)
     method: str | None = None
     user_attributes: dict[str, Any] = field(default_factory=dict)
+    omero: dict[str, Any] | None = None  # rendering metadata, version-free (ngff/omero.py)
 
     @property
     def physical_sizes(self) -> dict[str, float] | None:
@@ -261,4 +263,5 @@ def read_image_metadata(attrs: Mapping[str, Any], where: str = "group") -> Image
         units=units,
         method=ms.get("type"),
         user_attributes={k: v for k, v in attrs.items() if k not in NGFF_KEYS},
+        omero=read_omero(attrs),
     )

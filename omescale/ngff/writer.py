@@ -40,6 +40,7 @@ from omescale.ngff.metadata import (
     multiscale_metadata,
     ngff_version,
 )
+from omescale.ngff.omero import add_omero
 from omescale.ngff.store import (
     acquire_lock,
     clear_store,
@@ -108,9 +109,13 @@ def run_pyramid_job(
     group: zarr.Group, src_data: Any, plan: PyramidPlan, layouts, attrs: Mapping[str, Any],
     *, first: int, resume: bool, where: str, lock: tuple[str, str], compute: bool,
     paths: Sequence[str] | None = None, after: Any = None, stream: bool | None = None,
+    complete: Any = None,
 ) -> PyramidJob | None:
     """Create arrays, then build the job: one write graph and its final metadata task, or a
-    stream of work units (``stream``: ``None`` chooses by size); run it or return it."""
+    stream of work units (``stream``: ``None`` chooses by size); run it or return it.
+
+    ``after`` and ``complete`` go to the final metadata step (:func:`omescale.ngff.job.finish`).
+    """
     paths = [str(k) for k in range(len(plan.levels))] if paths is None else list(paths)
     key, token = lock
     release = partial(release_lock, group.store, token, key)
@@ -126,13 +131,13 @@ def run_pyramid_job(
                     remove_partials(array.store, f"{array.path}/")
             work = StreamedWrite(splan, src_data, [a for a in arrays if a is not None])
             finish = partial(metadata_step, group=group, attrs=dict(attrs), lock=lock,
-                             after=after)
+                             after=after, complete=complete)
             job = PyramidJob(splan, stream=StreamJob(splan, work, resume=resume,
                                                      finish=finish, release=release))
         else:
             counts = pyramid_writes(src_data, plan, layouts, arrays, resume=resume)
-            job = PyramidJob(splan, graph=finish_task(counts, group, attrs, lock, after=after),
-                             release=release)
+            job = PyramidJob(splan, graph=finish_task(counts, group, attrs, lock, after=after,
+                                                      complete=complete), release=release)
     except BaseException:
         release()
         raise
@@ -197,6 +202,7 @@ def write_pyramid(
     input_storage_options: dict | None = None,
     stream: bool | None = None,
     reader: str | None = None,
+    channels: Sequence[Any] | None = None,
 ) -> PyramidJob | None:
     """Write ``image`` as an OME-Zarr multiscale image at ``store``.
 
@@ -234,6 +240,12 @@ def write_pyramid(
         ``Delayed`` whose last step writes the metadata; see docs/writing.md).
     name, copy_metadata
         Multiscale name; copy an OME-Zarr input's user attributes.
+    channels
+        One entry per channel (the ``c`` axis, or one): a label, or a dict with ``label``,
+        ``color`` (``"FF0000"``), ``window`` (``start``/``end``/``min``/``max``) and any other
+        omero channel field. Merged over what the input says (an OME-Zarr input's ``omero``,
+        OME-TIFF / bioio channel names and colours); windows not given are computed by the
+        last task from the coarsest level (percentiles 0.1 and 99.9; see docs/decisions.md).
     storage_options, input_storage_options
         fsspec options (``{"anon": True}``, ``{"endpoint_url": ..., "profile": ...}``) of the
         output URL and of the input URL; the input uses ``storage_options`` too unless
@@ -268,7 +280,13 @@ def write_pyramid(
     )
     check_units(plan.axes, plan.units)
     layouts = storage_layout(plan, shards, zarr_format, codec)
-    attrs = pyramid_attributes(plan, ngff_version(zarr_format), name=name)
+    version = ngff_version(zarr_format)
+    attrs, complete = add_omero(
+        pyramid_attributes(plan, version, name=name), axes=plan.axes,
+        shape=plan.levels[0].shape, version=version, coarsest=str(len(plan.levels) - 1),
+        kept=src.omero, named=src.channels, channels=channels,
+        keep_windows=plan.method != Methods.LAPLACIAN,
+    )
     if copy_metadata:
         attrs = {**src.attributes, **attrs}
     target = open_target(store, overwrite=overwrite, resume=resume, source=src.location,
@@ -286,4 +304,4 @@ def write_pyramid(
         raise
     return run_pyramid_job(group, src.data, plan, layouts, attrs, first=0, resume=resume,
                            where=target.location, lock=(lock_key(), token), compute=compute,
-                           stream=stream)
+                           stream=stream, complete=complete)
