@@ -12,9 +12,8 @@ import pytest
 import zarr
 from ome_zarr.io import parse_url
 from ome_zarr.reader import Reader
-from ome_zarr_models import v05
+from ome_zarr_models import v04, v05
 from ome_zarr_models.common.omero import Omero
-from ome_zarr_models.v04.image import ImageAttrs as ImageAttrs04
 
 import omescale
 from omescale.cli import main
@@ -48,9 +47,7 @@ def omero_of(path):
         omero = attrs["ome"]["omero"]
         assert "version" not in omero
     else:
-        # v04.Image.from_zarr fails on every image under pydantic 2.13 ("Image is not fully
-        # defined"); the 0.4 attributes model validates the same omero and multiscales.
-        ImageAttrs04.model_validate(attrs)
+        v04.Image.from_zarr(group)
         omero = attrs["omero"]
         assert omero["version"] == "0.4"
     Omero.model_validate(omero)
