@@ -153,3 +153,24 @@ def test_corrupt_chunk_names_array_and_chunk(tmp_path, damage):
         im.data.compute()
     message = str(info.value)
     assert "in.zarr" in message and "(2, 1)" in message and "20:30, 16:32" in message
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".tif"])
+def test_a_file_rewritten_in_the_same_process_is_read_afresh(tmp_path, suffix):
+    # The opened-file caches are keyed by path, size and mtime: a rewrite is not served stale.
+    path = str(tmp_path / f"image{suffix}")
+
+    def write(data):
+        if suffix == ".npy":
+            np.save(path, data)
+        else:
+            tifffile.imwrite(path, data)
+
+    first = np.arange(24 * 30, dtype=np.uint16).reshape(24, 30)
+    write(first)
+    np.testing.assert_array_equal(open_input(path).data.compute(), first)
+    for second in (first[::-1].copy(), np.ones((12, 30), np.uint16)):  # same size, then smaller
+        write(second)
+        image = open_input(path)
+        assert image.data.shape == second.shape
+        np.testing.assert_array_equal(image.data.compute(), second)

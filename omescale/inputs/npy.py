@@ -9,14 +9,19 @@ import numpy as np
 from omescale._internals import normalize_chunks
 from omescale.errors import InputNotFoundError, UnsupportedDtypeError
 from omescale.inputs.image import InputImage
-from omescale.inputs.source import CheckedSource, lazy_read
+from omescale.inputs.source import CheckedSource, file_version, lazy_read
 
 __all__ = ["npy_array", "open_npy"]
 
 
-@functools.lru_cache(maxsize=8)
 def npy_array(path: str) -> np.ndarray:
-    """The memory-mapped array of the ``.npy`` file at ``path`` (cached per process)."""
+    """The memory-mapped array of the ``.npy`` file at ``path``, cached per process by path,
+    size and modification time (a file rewritten in the same process is mapped afresh)."""
+    return _mapped(path, *file_version(path))
+
+
+@functools.lru_cache(maxsize=8)
+def _mapped(path: str, size: int, mtime_ns: int) -> np.ndarray:
     return np.load(path, mmap_mode="r")
 
 

@@ -7,6 +7,7 @@ decoded raises :class:`CorruptInputError` naming the array, the chunk and its bo
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import dask.array as da
@@ -18,7 +19,7 @@ from omescale._internals import array_source
 from omescale.errors import CorruptInputError
 from omescale.ngff.chunk_io import chunk_codec, chunk_index, read_chunk
 
-__all__ = ["CheckedSource", "checked_source", "from_zarr_array", "lazy_read"]
+__all__ = ["CheckedSource", "checked_source", "file_version", "from_zarr_array", "lazy_read"]
 
 _PREFIX = "omescale-read-"
 
@@ -87,3 +88,10 @@ def from_zarr_array(array: zarr.Array, name: str) -> da.Array:
     storage = array.shards or array.chunks
     source = CheckedSource(_Fixed(array), name, array.shape, array.dtype, storage)
     return lazy_read(source)
+
+
+def file_version(path: str) -> tuple[int, int]:
+    """``(size, mtime_ns)`` of the file at ``path``: with the path, the key of a per-process
+    cache of opened files that a rewrite of the file invalidates."""
+    st = os.stat(path)
+    return st.st_size, st.st_mtime_ns

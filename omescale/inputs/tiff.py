@@ -19,7 +19,7 @@ from omescale._internals import normalize_chunks
 from omescale.errors import InvalidAxesError
 from omescale.inputs.image import InputImage
 from omescale.inputs.ome_xml import OmeImage, parse_ome_xml
-from omescale.inputs.source import CheckedSource, lazy_read
+from omescale.inputs.source import CheckedSource, file_version, lazy_read
 
 __all__ = ["TIFF_SUFFIXES", "ngff_letters", "open_tiff", "tiff_header"]
 
@@ -28,8 +28,14 @@ _LETTERS = {"T": "t", "C": "c", "S": "c", "E": "c", "Z": "z", "Y": "y", "X": "x"
 _SEQUENCE = {"I": "zt", "Q": "zt"}  # a sequence of pages: z, else t
 
 
-@functools.lru_cache(maxsize=8)
 def _tiff_array(path: str, series: int, level: int) -> zarr.Array:
+    """tifffile's zarr view of the file at ``path``, cached per process by path, size and
+    modification time (a file rewritten in the same process is opened afresh)."""
+    return _opened(path, series, level, *file_version(path))
+
+
+@functools.lru_cache(maxsize=8)
+def _opened(path: str, series: int, level: int, size: int, mtime_ns: int) -> zarr.Array:
     store = tifffile.imread(path, aszarr=True, series=series, level=level)
     return zarr.open_array(store, mode="r")
 
