@@ -47,7 +47,7 @@ def _zarr_node(path: str, options: dict | None) -> zarr.Array | zarr.Group | Non
         return None
 
 
-def _kind(path: str, src: InputImage, options: dict | None) -> str:
+def _kind(path: str, reader: str | None, options: dict | None) -> str:
     local = path.removeprefix("file://")
     files = None if _is_url(path) else stack_files(local)
     if files is not None:
@@ -57,7 +57,7 @@ def _kind(path: str, src: InputImage, options: dict | None) -> str:
     lower = local.lower()
     if lower.endswith(".npy"):
         return ".npy file (memory-mapped)"
-    if lower.endswith(TIFF_SUFFIXES) and src.data.name.startswith("omescale-read-"):
+    if lower.endswith(TIFF_SUFFIXES) and reader != "bioio":
         _, _, series_axes, ome = tiff_header(local)
         return f"{'OME-TIFF' if ome else 'TIFF'} (tifffile, series axes {series_axes})"
     if isinstance(_zarr_node(path, options), zarr.Array):
@@ -99,7 +99,7 @@ def input_info(path: str, *, out: TextIO, reader: str | None = None,
     raw = open_input(path, reader=reader, storage_options=storage_options)
     src = in_ngff_order(raw)
     data = src.data
-    out.write(f"{path}: {_kind(path, raw, storage_options)}\n")
+    out.write(f"{path}: {_kind(path, reader, storage_options)}\n")
     out.write(f"axes: {_axes_line(raw, src)}\n")
     out.write(f"shape: {_dims(data.shape)}\n")
     out.write(f"dtype: {data.dtype}\n")
