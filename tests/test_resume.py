@@ -204,6 +204,8 @@ def test_resume_of_a_complete_pyramid_checks_its_provenance(tmp_path):
     before = _everything(out)
     with pytest.raises(ResumeMismatchError, match="method: resize was started, nearest asked"):
         omescale.write_pyramid(IMAGE, out, resume=True, **{**KW, "method": "nearest"})
+    with pytest.raises(ResumeMismatchError, match="name: nothing was started, b asked"):
+        omescale.write_pyramid(IMAGE, out, resume=True, name="b", **KW)  # e.g. another seed
     assert _everything(out) == before
 
 

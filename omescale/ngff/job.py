@@ -58,10 +58,11 @@ def marker(job: Mapping[str, Any] | None = None) -> dict[str, Any]:
     return {"omescale": body}
 
 
-def _final_provenance(attrs: Mapping[str, Any]) -> Any:
+def _multiscale(attrs: Mapping[str, Any]) -> Any:
+    """The first multiscales entry of group attributes (NGFF 0.4 or 0.5), or None."""
     ome = attrs.get("ome", attrs)
-    multiscales = ome.get("multiscales") or [{}]
-    return multiscales[0].get("metadata") if isinstance(multiscales[0], Mapping) else None
+    multiscales = ome.get("multiscales") if isinstance(ome, Mapping) else None
+    return multiscales[0] if multiscales else None
 
 
 def _comparable(started: Mapping[str, Any], asked: Mapping[str, Any]):
@@ -75,12 +76,13 @@ def _comparable(started: Mapping[str, Any], asked: Mapping[str, Any]):
 
 
 def check_same_job(attrs: Mapping[str, Any], job: Mapping[str, Any], where: str,
-                   provenance: Mapping[str, Any] | None = None) -> None:
+                   final: Mapping[str, Any] | None = None) -> None:
     """Refuse a resume whose job differs from the one started at ``where``.
 
     An interrupted write carries the marker and its job record: every field is compared. A
-    complete pyramid has no marker: its provenance (function, method, factors, axes, order,
-    version) is compared with ``provenance``.
+    complete pyramid has no marker: its multiscales entry (axes, levels and their transforms,
+    name, method, provenance with factors, order and version) is compared with the one in
+    ``final``, the attributes this write would finish with.
 
     Raises
     ------
@@ -94,8 +96,8 @@ def check_same_job(attrs: Mapping[str, Any], job: Mapping[str, Any], where: str,
             raise ResumeMismatchError(f"cannot resume {where}: its marker records no job (it "
                                       f"was started by an older omescale){again}")
         found = differences(*_comparable(started, job))
-    elif provenance is not None:
-        found = differences(_final_provenance(attrs) or {}, json.loads(json.dumps(provenance)))
+    elif final is not None:
+        found = differences(_multiscale(attrs) or {}, json.loads(json.dumps(_multiscale(final))))
     else:
         found = []
     if found:

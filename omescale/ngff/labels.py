@@ -48,7 +48,7 @@ from omescale.ngff.store import (
     release_lock,
     source_options,
 )
-from omescale.ngff.writer import open_group, provenance, pyramid_multiscale, run_pyramid_job
+from omescale.ngff.writer import open_group, pyramid_multiscale, run_pyramid_job
 from omescale.plan import plan_pyramid
 
 __all__ = ["LABEL_METHODS", "write_labels"]
@@ -218,7 +218,7 @@ def write_labels(
         if overwrite and path in image:
             del zarr.open_group(store, mode="r+")[path]
         group = open_group(store, zarr_format, resume, f"{where}/{path}", path=path, job=job,
-                           provenance=provenance(plan, "omescale.write_labels"))
+                           final=attrs)
     except BaseException:
         release_lock(store, token, key)
         raise

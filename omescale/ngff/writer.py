@@ -149,7 +149,7 @@ def run_pyramid_job(
 
 def open_group(
     store, zarr_format: ZarrFormat, resume: bool, where: str, path: str = "",
-    job: Mapping[str, Any] | None = None, provenance: Mapping[str, Any] | None = None,
+    job: Mapping[str, Any] | None = None, final: Mapping[str, Any] | None = None,
 ) -> zarr.Group:
     """The image group: reopened on resume (it must be ours and hold the same ``job``; see
     ``check_same_job``), else created with the marker recording ``job``."""
@@ -173,7 +173,7 @@ def open_group(
             f"this write asks for {zarr_format}"
         )
     if job is not None:
-        check_same_job(attrs, job, where, provenance)
+        check_same_job(attrs, job, where, final)
     return zarr.open_group(store, path=path, mode="r+")
 
 
@@ -298,7 +298,7 @@ def write_pyramid(
         if overwrite:
             clear_store(target.store)
         group = open_group(target.store, zarr_format, resume, target.location, job=job,
-                           provenance=provenance(plan, "omescale.write_pyramid"))
+                           final=attrs)
     except BaseException:
         release_lock(target.store, token)
         raise
