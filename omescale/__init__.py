@@ -18,12 +18,11 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
+from omescale._version import __version__
 from omescale.api import downsample
 from omescale.errors import OmescaleError
 from omescale.levels import pyramid
 from omescale.methods import Methods
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Methods",

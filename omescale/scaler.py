@@ -28,7 +28,7 @@ import dask.array as da
 import numpy as np
 import zarr
 
-import omescale
+from omescale._version import __version__
 from omescale.api import apply_kernel, as_array
 from omescale.axes import infer_axes
 from omescale.errors import (
@@ -392,7 +392,7 @@ class Scaler:
             "reference": reference,
             "args": {"downscale": self._factor(), "max_layer": self._layers(),
                      "order": self._order(), "omescale_method": str(method)},
-            "version": omescale.__version__,
+            "version": __version__,
         }
         paths = [base.paths[0], *(str(k) for k in range(1, len(levels)))] if base else None
         ms = multiscale_metadata(axes, scales, translations, units=src.units or None,

@@ -23,7 +23,7 @@ import dask
 import dask.array as da
 import numpy as np
 
-import omescale
+from omescale._version import __version__
 
 __all__ = ["SAMPLE_BYTES", "differences", "fingerprint", "job_record", "sample_blocks"]
 
@@ -92,7 +92,7 @@ def job_record(
     """
     codecs = sorted({layout.codec for layout in layouts})
     record = {
-        "version": omescale.__version__,
+        "version": __version__,
         "method": str(plan.method),
         "order": plan.order,
         "axes": plan.axes,

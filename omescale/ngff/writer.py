@@ -14,7 +14,7 @@ from typing import Any
 
 import zarr
 
-import omescale
+from omescale._version import __version__
 from omescale.errors import OutputExistsError
 from omescale.inputs import InputImage, open_input
 from omescale.inputs.order import in_ngff_order
@@ -76,7 +76,7 @@ def provenance(plan: PyramidPlan, function: str) -> dict[str, Any]:
         "method": str(plan.method),
         "reference": METHOD_SPECS[Methods(plan.method)].reference,
         "args": args,
-        "version": omescale.__version__,
+        "version": __version__,
     }
 
 
