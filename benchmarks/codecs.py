@@ -12,8 +12,8 @@ from typing import Any
 __all__ = ["CODECS", "DEFAULT_CODEC", "compressors"]
 
 
-def _zstd(level: int) -> Callable[[], Any]:
-    def make() -> Any:
+def _zstd(level: int) -> Callable[[int], Any]:
+    def make(typesize: int = 2) -> Any:
         from zarr.codecs import ZstdCodec
 
         return ZstdCodec(level=level)
@@ -21,11 +21,11 @@ def _zstd(level: int) -> Callable[[], Any]:
     return make
 
 
-def _blosc(cname: str, clevel: int, shuffle: str) -> Callable[[], Any]:
-    def make() -> Any:
+def _blosc(cname: str, clevel: int, shuffle: str) -> Callable[[int], Any]:
+    def make(typesize: int = 2) -> Any:
         from zarr.codecs import BloscCodec
 
-        return BloscCodec(cname=cname, clevel=clevel, shuffle=shuffle, typesize=2)
+        return BloscCodec(cname=cname, clevel=clevel, shuffle=shuffle, typesize=typesize)
 
     return make
 
@@ -33,7 +33,7 @@ def _blosc(cname: str, clevel: int, shuffle: str) -> Callable[[], Any]:
 #: name -> factory of the zarr v3 bytes-to-bytes codec (``None``: no compression). zarr's own
 #: v3 default is ``ZstdCodec(level=0)``, and zstd level 0 means its default level 3, so
 #: ``zstd-3`` is what a writer that passes no codec gets.
-CODECS: dict[str, Callable[[], Any] | None] = {
+CODECS: dict[str, Callable[[int], Any] | None] = {
     "none": None,
     "zstd-1": _zstd(1),
     "zstd-3": _zstd(3),
@@ -47,9 +47,12 @@ CODECS: dict[str, Callable[[], Any] | None] = {
 DEFAULT_CODEC = "blosc-lz4"
 
 
-def compressors(name: str) -> list[Any]:
-    """The ``compressors=`` list for ``zarr.create_array`` named ``name`` (empty for ``none``)."""
+def compressors(name: str, dtype: Any = "uint16") -> list[Any]:
+    """The ``compressors=`` list for ``zarr.create_array`` named ``name`` (empty for ``none``);
+    blosc's shuffle works on items of ``dtype``."""
+    import numpy as np
+
     if name not in CODECS:
         raise ValueError(f"unknown codec {name!r}; choose from {sorted(CODECS)}")
     make = CODECS[name]
-    return [] if make is None else [make()]
+    return [] if make is None else [make(np.dtype(dtype).itemsize)]

@@ -49,7 +49,7 @@ def _store_levels(job: Job, base: Any, arrays: list[Any], first: int,
     targets = [
         group.create_array(str(first + k), shape=a.shape, dtype=a.dtype,
                            chunks=level_chunks(base.chunks, a.shape),
-                           compressors=compressors(job.codec),
+                           compressors=compressors(job.codec, base.dtype),
                            dimension_names=list(axes_of(base)))
         for k, a in enumerate(arrays)
     ]

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from benchmarks.job import Job, axes_of, open_base
+from benchmarks.job import Job, axes_of, hardlink_copy, open_base
 
-__all__ = ["omescale_inplace", "omescale_write"]
+__all__ = ["omescale_cluster", "omescale_inplace", "omescale_write"]
 
 
 #: benchmark codec name -> omescale's ``codec=`` name for the same codec and settings.
@@ -34,6 +33,8 @@ def _omescale_kwargs(job: Job, base: Any, func: Callable[..., Any]) -> dict[str,
         "chunks": tuple(base.chunks),
         "overwrite": True,
     }
+    if job.shards is not None:
+        kwargs["shards"] = job.shards
     if _takes_codec(job, func):
         kwargs["codec"] = OMESCALE_CODECS[job.codec]
     return kwargs
@@ -68,42 +69,50 @@ def _codec_shim(job: Job, func: Callable[..., Any]) -> Iterator[None]:
         zarr.Group.create_array = original  # type: ignore[method-assign]
 
 
+@contextmanager
+def _scheduler(job: Job) -> Iterator[None]:
+    """dask's threaded scheduler, or a LocalCluster of 2 workers x 1 thread (``cluster``).
+
+    The cluster is started (and its workers have imported omescale) before the timer.
+    """
+    if job.scheduler != "cluster":
+        yield
+        return
+    from dask.distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        client.run(lambda: __import__("omescale.ngff.writer"))
+        yield
+
+
 def omescale_write(job: Job) -> float:
     """omescale.write_pyramid from the zarr array of level 0 into a fresh OME-Zarr."""
     import omescale
 
     func = omescale.write_pyramid
-    t0 = time.perf_counter()
-    base = open_base(job)
-    with _codec_shim(job, func):
-        func(base, job.output, axes=axes_of(base), **_omescale_kwargs(job, base, func))
-    return time.perf_counter() - t0
+    with _scheduler(job):
+        t0 = time.perf_counter()
+        base = open_base(job)
+        with _codec_shim(job, func):
+            func(base, job.output, axes=axes_of(base), **_omescale_kwargs(job, base, func))
+        return time.perf_counter() - t0
+
+
+def omescale_cluster(job: Job) -> float:
+    """omescale.write_pyramid on a LocalCluster of 2 workers x 1 thread."""
+    import dataclasses
+
+    return omescale_write(dataclasses.replace(job, scheduler="cluster"))
 
 
 def omescale_inplace(job: Job) -> float:
     """omescale ``add_levels`` on a one-level OME-Zarr (a hard-linked copy of the input)."""
     from omescale.ngff import add_levels
 
-    _hardlink_copy(Path(job.input), Path(job.output))
+    hardlink_copy(Path(job.input), Path(job.output))
     t0 = time.perf_counter()
     base = open_base(job)
     with _codec_shim(job, add_levels):
         add_levels(job.output, **_omescale_kwargs(job, base, add_levels))
     return time.perf_counter() - t0
-
-
-def _hardlink_copy(src: Path, dst: Path) -> None:
-    """Copy an OME-Zarr by hard-linking its chunk files; metadata files are real copies.
-
-    Adding levels never rewrites level 0's chunks, so sharing their inodes is safe and free.
-    """
-    if dst.exists():
-        shutil.rmtree(dst)
-    shutil.copytree(src, dst, copy_function=_link_or_copy)
-
-
-def _link_or_copy(src: str, dst: str) -> None:
-    if src.endswith(".json") or src.endswith(".complete"):
-        shutil.copy2(src, dst)
-    else:
-        Path(dst).hardlink_to(src)

@@ -27,7 +27,7 @@ def ome_zarr_write(job: Job) -> float:
     image = da.from_zarr(base)
     group = zarr.open_group(job.output, mode="w", zarr_format=3)
     options: dict[str, Any] = {"chunks": tuple(base.chunks)}
-    codecs = compressors(job.codec)
+    codecs = compressors(job.codec, base.dtype)
     options["compressor"] = codecs
     write_image(image, group, scale_factors=job.factors, method=Methods(job.method),
                 axes=axes_of(base), storage_options=options)
@@ -49,5 +49,5 @@ def ngff_zarr_write(job: Job) -> float:
     chunks = dict(zip(axes, base.chunks, strict=True))
     multiscales = nz.to_multiscales(image, scale_factors=factors,
                                     method=nz.Methods(job.method), chunks=chunks)
-    nz.to_ngff_zarr(job.output, multiscales, compressors=compressors(job.codec))
+    nz.to_ngff_zarr(job.output, multiscales, compressors=compressors(job.codec, base.dtype))
     return time.perf_counter() - t0

@@ -6,6 +6,8 @@ Examples::
     .venv-bench/bin/python -m benchmarks.run --workloads volume --json bench-results/full.json
     .venv-bench/bin/python -m benchmarks.run --size 1,4 --only omescale,floor_b \\
         --methods local_mean,resize                                 # memory-flatness figure
+    .venv-bench/bin/python -m benchmarks.run --matrix --repeat 3 --json bench-results/m.json
+    .venv-bench/bin/python -m benchmarks.run --matrix --workloads plane,em --codecs zstd-3
 
 Each contender runs in a fresh subprocess of ``--python`` (default: this interpreter); a peer
 that is not installed or fails is reported in the table and the run goes on.
@@ -27,10 +29,11 @@ import psutil
 
 from benchmarks.codecs import CODECS, DEFAULT_CODEC
 from benchmarks.contenders import Job
+from benchmarks.matrix_report import check_cell, format_matrix
 from benchmarks.measure import ROOT, measure
-from benchmarks.plan import FAMILIES, IMPORTS, Run, plan_runs
+from benchmarks.plan import FAMILIES, IMPORTS, Run, matrix_runs, plan_runs
 from benchmarks.report import check_targets, flatness, format_tables
-from benchmarks.workloads import ensure_input, workloads
+from benchmarks.workloads import MATRIX_ORDER, Workload, ensure_input, workloads
 
 __all__ = ["main"]
 
@@ -51,9 +54,18 @@ def _parser() -> argparse.ArgumentParser:
                    "local_mean,resize with --quick)")
     p.add_argument("--only", default="", help="contenders or contender:method labels, e.g. "
                    "omescale,floor_b,ngff-zarr:itkwasm_gaussian")
+    p.add_argument("--matrix", action="store_true",
+                   help="the workload matrix: volume, plane, slide, time-lapse, em, sharded, "
+                        "cluster, inplace (or --workloads) x --codecs, at the MATRIX sizes")
+    p.add_argument("--codecs", default="zstd-3,blosc-lz4",
+                   help="codecs of the matrix (default zstd-3,blosc-lz4)")
     p.add_argument("--codec", default=DEFAULT_CODEC, choices=sorted(CODECS))
     p.add_argument("--repeat", type=int, default=1,
                    help="rounds, each running every contender once (best time kept)")
+    p.add_argument("--repeat-peers-within", type=float, default=0.0, metavar="RATIO",
+                   help="repeat a peer only while its best time is within RATIO x omescale's "
+                        "fastest of its families (0: always repeat); a peer that slow cannot "
+                        "change the ranking, and skipping it keeps the matrix to its hour")
     p.add_argument("--python", default=sys.executable, help="interpreter for the workers")
     p.add_argument("--timeout", type=float, default=1800, help="seconds before a run is killed")
     p.add_argument("--data", default=str(ROOT / "bench-data"), help="input cache folder")
@@ -126,10 +138,82 @@ def _machine() -> dict[str, Any]:
             "load_avg_start": list(psutil.getloadavg()), "platform": platform.platform()}
 
 
+def _run_cell(wl: Workload, codec: str, runs: list[Run], args: argparse.Namespace,
+              missing: dict[str, str | None], size: float) -> dict[str, Any]:
+    """Every run of one workload and codec, round-robin over ``--repeat`` rounds."""
+    data = Path(args.data)
+    out_root = data / "out"
+    out_root.mkdir(parents=True, exist_ok=True)
+    src = ensure_input(wl, codec, data)
+    t0 = time.perf_counter()
+    entry: dict[str, Any] = {"name": wl.name, "shape": wl.shape, "chunks": wl.chunks,
+                             "dtype": wl.dtype, "axes": wl.axes, "shards": wl.shards,
+                             "nbytes": wl.nbytes, "size": size, "codec": codec,
+                             "load_start": list(psutil.getloadavg()), "rows": []}
+    best: list[dict[str, Any] | None] = [None] * len(runs)
+    # Round-robin: every contender once per round, so a slow spell of the machine
+    # lands on all of them instead of on whichever ran during it.
+    for rnd in range(max(1, args.repeat)):
+        for i, run in enumerate(runs):
+            if best[i] is not None and best[i].get("error"):
+                continue
+            if rnd and _too_slow_to_repeat(runs[i], best[i], runs, best, args):
+                continue
+            job = Job(run.contender, run.method, str(src),
+                      str(out_root / f"{wl.name}-{run.label.replace(':', '-')}.zarr"),
+                      codec, shards=wl.shards)
+            row = _run_one(run, job, args, missing)
+            row["load"] = psutil.getloadavg()[0]
+            best[i] = merge_runs(best[i], row)
+            status = row.get("error") or (f"{row['seconds']:.2f} s, "
+                                          f"{row['peak_rss'] / 2**20:.0f} MiB")
+            print(f"[{wl.name} {codec} x{size:g} round {rnd + 1}] {run.label}: {status}",
+                  flush=True)
+    entry["rows"] = best
+    entry["load_end"] = list(psutil.getloadavg())
+    entry["wall_seconds"] = time.perf_counter() - t0
+    return entry
+
+
+def _too_slow_to_repeat(run: Run, row: dict[str, Any] | None, runs: list[Run],
+                        best: list[dict[str, Any] | None], args: argparse.Namespace) -> bool:
+    """True for a peer whose best time is over ``--repeat-peers-within`` x the fastest
+    omescale run of its families (floors and omescale are always repeated)."""
+    if not args.repeat_peers_within or row is None or "seconds" not in row:
+        return False
+    if run.contender.startswith(("floor", "codec_floor", "omescale")):
+        return False
+    ours = [b["seconds"] for r, b in zip(runs, best, strict=True)
+            if r.contender == "omescale" and b and "seconds" in b
+            and set(r.families) & set(run.families)]
+    return bool(ours) and row["seconds"] > args.repeat_peers_within * min(ours)
+
+
+def _matrix(args: argparse.Namespace, families: list[str], result: dict[str, Any]) -> None:
+    """The workload matrix: every workload x codec cell, one after another."""
+    names = _csv(args.workloads) if args.workloads else list(MATRIX_ORDER)
+    missing: dict[str, str | None] = {}
+    t0 = time.perf_counter()
+    for size in [float(s) for s in _csv(args.size)]:
+        for wl in workloads(names, quick=args.quick, size=size, matrix=True):
+            kind = ("inplace" if wl.inplace else "sharded" if wl.shards
+                    else "cluster" if wl.scheduler == "cluster" else "plain")
+            runs = matrix_runs(kind, families, _csv(args.only) or None,
+                               history=wl.name in ("volume", "inplace"))
+            for codec in _csv(args.codecs):
+                cell = _run_cell(wl, codec, runs, args, missing, size)
+                result["workloads"].append(cell)
+                print(format_matrix({**result, "workloads": [cell]}), flush=True)
+                if args.json:  # saved after every cell: a long run keeps what it measured
+                    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+                    Path(args.json).write_text(json.dumps(result, indent=1))
+    result["matrix_wall_seconds"] = time.perf_counter() - t0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; print the tables (and targets) and optionally save JSON."""
     args = _parser().parse_args(argv)
-    if args.workloads is None:
+    if args.workloads is None and not args.matrix:
         args.workloads = "volume" if args.quick else "volume,plane"
     if args.methods is None:
         args.methods = "local_mean,resize" if args.quick else ",".join(FAMILIES)
@@ -137,40 +221,36 @@ def main(argv: list[str] | None = None) -> int:
     bad = [f for f in families if f not in FAMILIES]
     if bad:
         raise SystemExit(f"unknown method(s) {bad}; choose from {list(FAMILIES)}")
-    runs = plan_runs(families, _csv(args.only) or None)
-    data = Path(args.data)
-    out_root = data / "out"
-    out_root.mkdir(parents=True, exist_ok=True)
     missing: dict[str, str | None] = {}
     result: dict[str, Any] = {"codec": args.codec, "families": families, "quick": args.quick,
+                              "matrix": args.matrix,
                               "machine": {**_machine(), "python_workers": args.python},
                               "versions": _versions(args.python),
                               "started": time.strftime("%Y-%m-%d %H:%M:%S"), "workloads": []}
+    if args.matrix:
+        _matrix(args, families, result)
+        return _finish(args, result)
+    runs = plan_runs(families, _csv(args.only) or None)
     for size in [float(s) for s in _csv(args.size)]:
         for wl in workloads(_csv(args.workloads), quick=args.quick, size=size):
-            src = ensure_input(wl, args.codec, data)
-            entry = {"name": wl.name, "shape": wl.shape, "chunks": wl.chunks,
-                     "nbytes": wl.nbytes, "size": size, "rows": []}
-            best: list[dict[str, Any] | None] = [None] * len(runs)
-            # Round-robin: every contender once per round, so a slow spell of the machine
-            # lands on all of them instead of on whichever ran during it.
-            for rnd in range(max(1, args.repeat)):
-                for i, run in enumerate(runs):
-                    if best[i] is not None and best[i].get("error"):
-                        continue
-                    job = Job(run.contender, run.method, str(src),
-                              str(out_root / f"{wl.name}-{run.label.replace(':', '-')}.zarr"),
-                              args.codec)
-                    row = _run_one(run, job, args, missing)
-                    best[i] = merge_runs(best[i], row)
-                    status = row.get("error") or (f"{row['seconds']:.2f} s, "
-                                                  f"{row['peak_rss'] / 2**20:.0f} MiB")
-                    print(f"[{wl.name} x{size:g} round {rnd + 1}] {run.label}: {status}",
-                          flush=True)
-            entry["rows"] = best
-            result["workloads"].append(entry)
+            result["workloads"].append(_run_cell(wl, args.codec, runs, args, missing, size))
+    return _finish(args, result)
+
+
+def _finish(args: argparse.Namespace, result: dict[str, Any]) -> int:
+    """Print the tables and targets; save the JSON."""
     result["machine"]["load_avg_end"] = list(psutil.getloadavg())
     print()
+    if result.get("matrix"):
+        print(format_matrix(result))
+        if not args.no_targets:
+            for cell in result["workloads"]:
+                print(f"targets on {cell['name']} {cell['codec']}:")
+                for name, met, detail in check_cell(cell):
+                    mark = {True: "MET ", False: "MISS", None: "n/a "}[met]
+                    print(f"  [{mark}] {name}: {detail}")
+        print(f"matrix wall time {result.get('matrix_wall_seconds', 0) / 60:.1f} min")
+        return _save(args, result)
     print(format_tables(result))
     flat = flatness(result)
     if flat:
@@ -182,6 +262,10 @@ def main(argv: list[str] | None = None) -> int:
             for name, met, detail in check_targets(wl):
                 mark = {True: "MET ", False: "MISS", None: "n/a "}[met]
                 print(f"  [{mark}] {name}: {detail}")
+    return _save(args, result)
+
+
+def _save(args: argparse.Namespace, result: dict[str, Any]) -> int:
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=1))

@@ -32,11 +32,20 @@ def warm_up(job: Job) -> None:
     """
     import zarr
 
-    ndim = len(zarr.open_array(str(Path(job.input) / "0"), mode="r").shape)
-    tiny = Workload("warmup", (4, 128, 128)[-ndim:], (4, 32, 32)[-ndim:])
+    from benchmarks.job import axes_of
+
+    arr = zarr.open_array(str(Path(job.input) / "0"), mode="r")
+    axes = axes_of(arr)
+    shape = tuple(2 if a in "tc" else 4 if a == "z" else 128 for a in axes)
+    chunks = tuple(1 if a in "tc" else 4 if a == "z" else 32 for a in axes)
+    tiny = Workload("warmup", shape, chunks, str(arr.dtype), axes)
+    shards = None if job.shards is None else tuple(
+        c * (2 if a in "yx" else 1) for c, a in zip(chunks, axes, strict=True))
+    # The tiny input is cached next to the job's input (made once per dtype, axes and codec).
+    src = ensure_input(tiny, job.codec, Path(job.input).parent / "warmup", log=lambda *_: None)
     with tempfile.TemporaryDirectory(prefix="omescale-bench-warm-") as tmp:
-        src = ensure_input(tiny, job.codec, Path(tmp), log=lambda *_: None)
-        warm = dataclasses.replace(job, input=str(src), output=str(Path(tmp) / "out.zarr"))
+        warm = dataclasses.replace(job, input=str(src), output=str(Path(tmp) / "out.zarr"),
+                                   shards=shards)
         try:
             CONTENDERS[job.contender](warm)
         except Exception:
