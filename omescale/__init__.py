@@ -16,13 +16,21 @@ The public surface::
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omescale._version import __version__
-from omescale.api import downsample
 from omescale.errors import OmescaleError
-from omescale.levels import pyramid
-from omescale.methods import Methods
+
+if TYPE_CHECKING:
+    from omescale.api import downsample
+    from omescale.levels import pyramid
+    from omescale.method_names import Methods
+    from omescale.ngff.inplace import add_levels
+    from omescale.ngff.labels import write_labels
+    from omescale.ngff.verify import verify
+    from omescale.ngff.writer import write_pyramid
+    from omescale.scaler import Scaler
+    from omescale.xarray_io import open_pyramid
 
 __all__ = [
     "Methods",
@@ -38,8 +46,12 @@ __all__ = [
     "write_pyramid",
 ]
 
-# Heavier front doors are imported on first use so `import omescale` stays light.
+# Everything but the errors is imported on first use, so `import omescale` (and the command
+# line's --help and argument errors) does not pay for numpy, dask and zarr.
 _LAZY = {
+    "downsample": "omescale.api",
+    "pyramid": "omescale.levels",
+    "Methods": "omescale.method_names",
     "write_pyramid": "omescale.ngff.writer",
     "write_labels": "omescale.ngff.labels",
     "Scaler": "omescale.scaler",

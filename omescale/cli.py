@@ -23,15 +23,15 @@ import sys
 import time
 import traceback
 from collections.abc import Iterator, Sequence
-from typing import Any, NoReturn, TextIO
-
-import dask
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 import omescale
 from omescale.errors import OmescaleError
-from omescale.methods import Methods
+from omescale.method_names import Methods
 from omescale.ngff.codecs import CODEC_NAMES, DEFAULT_CODEC
-from omescale.ngff.metadata import ZarrFormat
+
+if TYPE_CHECKING:  # dask, numpy and zarr are imported when a command runs, not for --help
+    from omescale.ngff.metadata import ZarrFormat
 
 __all__ = ["main"]
 
@@ -284,6 +284,8 @@ def _scheduler(name: str, workers: int | None) -> Iterator[Any]:
     if workers is not None and workers < 1:
         raise UsageError(f"--workers must be >= 1, got {workers}")
     if name in _LOCAL_SCHEDULERS:
+        import dask
+
         with dask.config.set(scheduler=name, num_workers=workers):
             yield None
         return
@@ -327,6 +329,8 @@ def _compute(pending: Any, client: Any, progress: bool) -> Any:
     if getattr(pending, "streamed", False):
         return pending.run(client, progress=_unit_bar if progress else None)
     if client is None:
+        import dask
+
         if progress:
             from dask.diagnostics import ProgressBar
 

@@ -7,44 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum, StrEnum
 from typing import Any, Literal
 
 import numpy as np
 
 from omescale.errors import InvalidMethodError, UnsupportedDtypeError
 from omescale.kernels import build
+from omescale.method_names import Methods
 
 __all__ = ["METHOD_SPECS", "MethodSpec", "Methods", "check_dtype", "output_dtype", "to_method"]
 
 GeometryKind = Literal["block", "resize", "zoom"]
-
-
-class Methods(StrEnum):
-    """Downsampling methods; each value is the name used on the command line.
-
-    Any enum member whose value is a method name is accepted too, so code migrating from
-    ome-zarr-py may pass ``ome_zarr.scale.Methods.RESIZE``:
-    ``Methods(ome_zarr.scale.Methods.RESIZE) is Methods.RESIZE``.
-    """
-
-    NEAREST = "nearest"
-    RESIZE = "resize"
-    LOCAL_MEAN = "local_mean"
-    ZOOM = "zoom"
-    GAUSSIAN = "gaussian"
-    LAPLACIAN = "laplacian"
-    MODE = "mode"
-    MIN = "min"
-    MAX = "max"
-    MEDIAN = "median"
-
-    @classmethod
-    def _missing_(cls, value: object) -> Methods | None:
-        # Another library's enum member whose value names one of ours (ome-zarr-py's Methods).
-        if isinstance(value, Enum) and isinstance(value.value, str):
-            return next((m for m in cls if m.value == value.value), None)
-        return None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,12 +8,14 @@ implementation reads it. ``blosc-zstd`` stores ~8 % less for about two thirds of
 
 from __future__ import annotations
 
-from typing import Any, cast
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, cast
 
 from omescale.errors import InvalidOptionError
-from omescale.ngff.metadata import ZarrFormat
+
+if TYPE_CHECKING:  # the command line imports this module for its names: keep it light
+    import numpy as np
+
+    from omescale.ngff.metadata import ZarrFormat
 
 __all__ = ["CODEC_NAMES", "DEFAULT_CODEC", "check_codec", "compressors"]
 
@@ -49,6 +51,7 @@ def compressors(name: str, zarr_format: ZarrFormat, dtype: np.dtype) -> Any:
         if cname == "zstd-plain":
             return numcodecs.Zstd(level=level)
         return numcodecs.Blosc(cname=cname, clevel=level, shuffle=numcodecs.Blosc.SHUFFLE)
+    import numpy as np
     from zarr.codecs import BloscCodec, ZstdCodec
 
     if cname == "zstd-plain":
