@@ -1,8 +1,10 @@
 """The workload matrix as one Markdown table, and its target checks per cell.
 
 One row per (workload, codec, method): the codec floor of the cell (the in-place one for
-``inplace``), omescale's best time and its ratio to that floor, omescale's peak RSS, and the
-fastest peer of the method's family with its time and peak RSS. ``python -m
+``inplace``), omescale's best time and its ratio to that floor, the same ratio in CPU seconds
+(user + system of the timed work; on a loaded shared machine the wall ratio is mostly the
+scheduler's, the CPU ratio is the code's), omescale's peak RSS, and the fastest peer of the
+method's family with its time, CPU and peak RSS. ``python -m
 benchmarks.matrix_report run.json [more.json ...]`` prints saved matrix runs.
 """
 
@@ -45,7 +47,12 @@ def _peers(rows: list[dict[str, Any]], fam: str) -> list[dict[str, Any]]:
 def _fmt_peer(r: dict[str, Any] | None) -> str:
     if r is None:
         return "-"
-    return f"{r['label']} {r['seconds']:.1f} s, {r['peak_rss'] / MiB:.0f} MiB"
+    return (f"{r['label']} {r['seconds']:.1f} s ({r.get('cpu_seconds', 0):.1f} cpu), "
+            f"{r['peak_rss'] / MiB:.0f} MiB")
+
+
+def _cpu(r: dict[str, Any] | None) -> float | None:
+    return r.get("cpu_seconds") if r else None
 
 
 def _cell_rows(cell: dict[str, Any], families: list[str]) -> list[str]:
@@ -68,6 +75,8 @@ def _cell_rows(cell: dict[str, Any], families: list[str]) -> list[str]:
                        f"{str(ours.get('error'))[:60]} | | | | | | | |")
             continue
         ratio = f"{ours['seconds'] / floor['seconds']:.2f}x" if floor else "-"
+        cf, co = _cpu(floor), _cpu(ours)
+        cpu_ratio = f"{co / cf:.2f}x" if cf and co else "-"
         extra = []
         if fastest:
             extra.append(f"{fastest['seconds'] / ours['seconds']:.2f}x")
@@ -77,20 +86,21 @@ def _cell_rows(cell: dict[str, Any], families: list[str]) -> list[str]:
                          f"{cluster['peak_rss'] / MiB:.0f} MiB")
         if failed:
             extra.append("failed: " + ", ".join(failed))
-        floor_s = f"{floor['seconds']:.2f}" if floor else "-"
+        floor_s = f"{floor['seconds']:.2f} ({cf:.2f})" if floor and cf else "-"
         fb_s = f"{fb['seconds']:.2f}" if fb else "-"
         out.append(f"| {cell['name']} | {cell['codec']} | {fam} | {floor_s} | {fb_s} "
-                   f"| {ours['seconds']:.2f} | {ratio} | {ours['peak_rss'] / MiB:.0f} "
+                   f"| {ours['seconds']:.2f} ({co:.2f}) | {ratio} | {cpu_ratio} "
+                   f"| {ours['peak_rss'] / MiB:.0f} "
                    f"| {_fmt_peer(fastest)} | {'; '.join(extra)} | {ours.get('load', 0):.1f} |")
     return out
 
 
 def format_matrix(result: dict[str, Any]) -> str:
     """The matrix as one Markdown table (one row per cell and method)."""
-    lines = ["| workload | codec | method | codec floor s | floor (b) s | omescale s "
-             "| / codec floor | omescale MiB | fastest peer of the family | peer / omescale, "
-             "notes | load |",
-             "|---|---|---|---:|---:|---:|---:|---:|---|---|---:|"]
+    lines = ["| workload | codec | method | codec floor s (cpu) | floor (b) s | omescale s (cpu) "
+             "| / codec floor | cpu / floor cpu | omescale MiB | fastest peer of the family "
+             "| peer / omescale, notes | load |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---|---|---:|"]
     for cell in result["workloads"]:
         lines += _cell_rows(cell, result["families"])
     return "\n".join(lines)
@@ -110,13 +120,19 @@ def check_cell(cell: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
             continue
         t, rss = ours["seconds"], ours["peak_rss"]
         if floor:
+            cf, co = _cpu(floor), _cpu(ours)
+            cpu = f"; cpu {co / cf:.2f}x" if cf and co else ""
             out.append((f"{fam} <= {limit:.2f}x codec floor", t / floor["seconds"] <= limit,
-                        f"{t / floor['seconds']:.2f}x ({t:.2f} s / {floor['seconds']:.2f} s)"))
+                        f"{t / floor['seconds']:.2f}x ({t:.2f} s / {floor['seconds']:.2f} s)"
+                        f"{cpu}"))
         peers = [p for p in _peers(rows, fam) if _ok(p)]
         if peers:
             fastest = min(peers, key=lambda p: p["seconds"])
+            lean = min(peers, key=lambda p: p.get("cpu_seconds", 0))
             out.append((f"{fam} faster than every peer", t < fastest["seconds"],
-                        f"{t:.2f} s vs {fastest['label']} {fastest['seconds']:.2f} s"))
+                        f"{t:.2f} s vs {fastest['label']} {fastest['seconds']:.2f} s; cpu "
+                        f"{ours.get('cpu_seconds', 0):.2f} vs {lean['label']} "
+                        f"{lean.get('cpu_seconds', 0):.2f}"))
             low = min(peers, key=lambda p: p["peak_rss"])
             out.append((f"{fam} RSS below every peer's", rss < low["peak_rss"],
                         f"{rss / MiB:.0f} MiB vs {low['label']} {low['peak_rss'] / MiB:.0f} MiB"))
