@@ -13,6 +13,8 @@ import zarr
 import omescale
 from omescale.cli import main
 from omescale.errors import CorruptInputError
+from omescale.inputs.image import Channel
+from omescale.inputs.open import open_input
 
 IMAGE = (np.arange(70 * 90, dtype=np.uint32) * 7 % 60000 + 1).astype(np.uint16).reshape(70, 90)
 
@@ -73,6 +75,18 @@ def test_info_ome_zarr_image(tmp_path, capsys):
                                                                     "x": "micrometer"})
     out = _info(capsys, tmp_path / "img.zarr")
     assert "OME-Zarr image, NGFF 0.5" in out and "y [micrometer]" in out
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])  # NGFF 0.4 omero, 0.5 ome.omero
+def test_info_ome_zarr_channels_from_omero(tmp_path, capsys, zarr_format):
+    data = np.zeros((2, 32, 24), np.uint16)
+    omescale.write_pyramid(data, tmp_path / "c.zarr", axes="cyx", scale_factors=[2],
+                           method="nearest", zarr_format=zarr_format,
+                           channels=[{"label": "DAPI", "color": "#0000ff"}, "GFP"])
+    got = _lines(_info(capsys, tmp_path / "c.zarr"))
+    assert got["channels"] == "2: DAPI (#0000FF), GFP (#00FF00)"
+    src = open_input(str(tmp_path / "c.zarr"))
+    assert src.channels == (Channel("DAPI", "0000FF"), Channel("GFP", "00FF00"))
 
 
 def test_info_interrupted_pyramid_counts_missing_objects(tmp_path, capsys):

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from typing import Any
+
 import dask.array as da
 import zarr
 
 from omescale._internals import array_source, normalize_chunks
 from omescale.errors import InputNotFoundError
-from omescale.inputs.image import InputImage
+from omescale.inputs.image import Channel, InputImage
 from omescale.inputs.source import from_zarr_array
 from omescale.ngff.metadata import ImageMetadata, attributes, read_image_metadata
 
-__all__ = ["from_zarr_node", "level_array", "plain_zarr_read"]
+__all__ = ["from_zarr_node", "level_array", "omero_channels", "plain_zarr_read"]
 
 
 def level_array(group: zarr.Group, path: str, where: str) -> zarr.Array:
@@ -45,9 +49,32 @@ def _translation(meta: ImageMetadata) -> dict[str, float] | None:
     return dict(zip(meta.axes, t0, strict=True))
 
 
+_HEX = re.compile(r"#?([0-9a-fA-F]{6})")
+
+
+def omero_channels(omero: Mapping[str, Any] | None, count: int
+                   ) -> tuple[Channel, ...] | None:
+    """The channels an OME-Zarr image's ``omero`` names (label, ``RRGGBB`` colour), when it
+    lists one entry per channel of the image (``count``); a colour that is not ``RRGGBB`` hex
+    is left out, a missing label reads ``channel k``."""
+    entries = (omero or {}).get("channels")
+    if not isinstance(entries, list) or len(entries) != count or not all(
+            isinstance(c, Mapping) for c in entries):
+        return None
+    out = []
+    for k, entry in enumerate(entries):
+        label = entry.get("label")
+        color = entry.get("color")
+        match = _HEX.fullmatch(color) if isinstance(color, str) else None
+        out.append(Channel(label=str(label) if label is not None else f"channel {k}",
+                           color=match[1].upper() if match else None))
+    return tuple(out)
+
+
 def _from_group(group: zarr.Group, where: str) -> InputImage:
     meta = read_image_metadata(attributes(group), where)
     level0 = level_array(group, meta.paths[0], where)
+    count = level0.shape[meta.axes.index("c")] if meta.axes and "c" in meta.axes else 0
     return InputImage(
         data=from_zarr_array(level0, f"{where}/{meta.paths[0]}"),
         name=where,
@@ -57,6 +84,7 @@ def _from_group(group: zarr.Group, where: str) -> InputImage:
         translation=_translation(meta),
         attributes=meta.user_attributes,
         omero=meta.omero,
+        channels=omero_channels(meta.omero, count) if count else None,
         location=where,
     )
 
