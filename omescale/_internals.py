@@ -14,6 +14,8 @@ a slower path.
   in their graph under the key ``"original-" + name``, in a second layer beside the chunk reads.
   dask offers no public way to ask an array what it reads; omescale uses it to recognise a plain
   read of a zarr array (to write it straight through) and its own lazy reads.
+- ``unwrapped_store``: a ``zarr.storage.WrapperStore`` keeps the store it wraps in ``_store``;
+  zarr has no public accessor. omescale judges a wrapped store (atomic writes or not) by it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from __future__ import annotations
 from typing import Any
 
 import dask.array as da
+from zarr.abc.store import Store
 from zarr.core.sync import sync
+from zarr.storage import WrapperStore
 
 try:
     from zarr.buffer import default_buffer_prototype
@@ -33,7 +37,9 @@ try:
 except ImportError:  # dask before dask.array.api: the same function, documented in core
     from dask.array.core import normalize_chunks
 
-__all__ = ["array_source", "default_buffer_prototype", "normalize_chunks", "sync"]
+__all__ = [
+    "array_source", "default_buffer_prototype", "normalize_chunks", "sync", "unwrapped_store",
+]
 
 _ORIGINAL = "original-"
 
@@ -46,3 +52,10 @@ def array_source(x: da.Array) -> Any | None:
     if source is None or len(graph.layers) != 2:
         return None
     return source
+
+
+def unwrapped_store(store: Store) -> Store:
+    """The innermost store under any ``WrapperStore`` layers (``store`` itself if none)."""
+    while isinstance(store, WrapperStore):
+        store = store._store
+    return store

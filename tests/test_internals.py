@@ -57,6 +57,13 @@ def test_flat_keys_follow_dask_key_order():
     assert len(set(keys)) == x.npartitions
 
 
+def test_unwrapped_store_reaches_through_wrapper_stores():
+    inner = zarr.storage.MemoryStore()
+    wrapped = zarr.storage.WrapperStore(zarr.storage.WrapperStore(inner))
+    assert _internals.unwrapped_store(wrapped) is inner
+    assert _internals.unwrapped_store(inner) is inner
+
+
 def test_fenced_names_are_documented():
     # The module says which versions it was checked against; keep that list with the code.
     assert "zarr 3.1.6" in _internals.__doc__ and "dask 2025.12.0" in _internals.__doc__

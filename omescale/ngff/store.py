@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from zarr.abc.store import Store
-from zarr.storage import FsspecStore, LocalStore, MemoryStore, WrapperStore
+from zarr.storage import FsspecStore, LocalStore, MemoryStore
 
-from omescale._internals import default_buffer_prototype, sync
+from omescale._internals import default_buffer_prototype, sync, unwrapped_store
 from omescale.errors import (
     InvalidOptionError,
     OutputExistsError,
@@ -133,8 +133,7 @@ def atomic_writes(store: Store) -> bool:
     local file system included: resume then decodes every object it would skip
     (``omescale.ngff.chunk_check.object_done``).
     """
-    while isinstance(store, WrapperStore):
-        store = store._store
+    store = unwrapped_store(store)
     if isinstance(store, LocalStore | MemoryStore):
         return True
     if isinstance(store, FsspecStore):
