@@ -23,7 +23,7 @@ from omescale.errors import (
     OutputExistsError,
     UnsupportedDtypeError,
 )
-from omescale.inputs import open_input
+from omescale.inputs import InputImage, open_input
 from omescale.inputs.order import in_ngff_order
 from omescale.inputs.zarr_input import level_array
 from omescale.methods import METHOD_SPECS, Methods, to_method
@@ -49,7 +49,7 @@ from omescale.ngff.store import (
     source_options,
 )
 from omescale.ngff.writer import open_group, pyramid_multiscale, run_pyramid_job
-from omescale.plan import plan_pyramid
+from omescale.plan import PyramidPlan, plan_pyramid
 
 __all__ = ["LABEL_METHODS", "write_labels"]
 
@@ -124,6 +124,53 @@ def _register(store: Any, name: str, version: str, zarr_format: ZarrFormat) -> N
     group.attrs.put({**attrs, **labels_group_attributes(names, version)})
 
 
+def _check_label_name(name: Any) -> None:
+    if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
+        raise InvalidOptionError(f"label name must be a non-empty name without '/', not {name!r}")
+
+
+def _open_image(
+    image_store: Any, storage_options: dict | None, where: str
+) -> tuple[zarr.Group, ImageMetadata]:
+    """The image group (read-only) and its NGFF metadata."""
+    try:
+        image = zarr.open_group(open_store(image_store, storage_options=storage_options,
+                                           read_only=True), mode="r")
+    except (FileNotFoundError, zarr.errors.NodeNotFoundError,
+            zarr.errors.ContainsArrayError) as exc:
+        raise InputNotFoundError(f"{where} is not an OME-Zarr image") from exc
+    return image, read_image_metadata(attributes(image), where)
+
+
+def _open_labels(labels: Any, axes: str | None, options: dict | None) -> InputImage:
+    """The label input, integer or bool, in NGFF axis order when its axes are known."""
+    src = open_input(labels, storage_options=options)
+    if src.data.dtype.kind not in "biu":
+        raise UnsupportedDtypeError(f"labels must be integers or bool, not {src.data.dtype}")
+    if axes or src.axes:  # the labels' own axes, in any order: put them in NGFF order
+        src = in_ngff_order(src, axes)
+    return src
+
+
+def _label_plan(src: InputImage, meta: ImageMetadata, axes: str | None, method: Methods,
+                scale_factors: Sequence[object] | None, chunks: Any) -> PyramidPlan:
+    """The label pyramid's plan, in the image's pixel sizes and units on the labels' axes."""
+    sizes = meta.physical_sizes
+    return plan_pyramid(
+        src.data.shape, src.data.dtype, axes=axes, scale_factors=scale_factors, method=method,
+        chunks=chunks, physical_sizes={a: s for a, s in (sizes or {}).items() if a in axes}
+        if axes else None,
+        units={a: u for a, u in meta.units.items() if axes and a in axes},
+    )
+
+
+def _image_offset(meta: ImageMetadata, axes: str) -> list[float] | None:
+    """The image's level-0 translation on ``axes``, so the labels sit where the image does."""
+    if meta.translations[0] is None or not meta.axes:
+        return None
+    return [meta.translations[0][meta.axes.index(a)] if a in meta.axes else 0.0 for a in axes]
+
+
 def write_labels(
     labels: Any,
     image_store: Any,
@@ -169,41 +216,20 @@ def write_labels(
         Before anything is written.
     """
     method = _label_method(method)
-    if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
-        raise InvalidOptionError(f"label name must be a non-empty name without '/', not {name!r}")
+    _check_label_name(name)
     store = open_store(image_store, storage_options=storage_options)
     where = location_of(store)
-    try:
-        image = zarr.open_group(open_store(image_store, storage_options=storage_options,
-                                           read_only=True), mode="r")
-    except (FileNotFoundError, zarr.errors.NodeNotFoundError,
-            zarr.errors.ContainsArrayError) as exc:
-        raise InputNotFoundError(f"{where} is not an OME-Zarr image") from exc
-    meta = read_image_metadata(attributes(image), where)
-    src = open_input(labels, storage_options=source_options(storage_options,
-                                                            input_storage_options))
-    if src.data.dtype.kind not in "biu":
-        raise UnsupportedDtypeError(f"labels must be integers or bool, not {src.data.dtype}")
-    if axes or src.axes:  # the labels' own axes, in any order: put them in NGFF order
-        src = in_ngff_order(src, axes)
+    image, meta = _open_image(image_store, storage_options, where)
+    src = _open_labels(labels, axes, source_options(storage_options, input_storage_options))
     base = tuple(level_array(image, meta.paths[0], where).shape)
     axes = matching_axes(src.data.shape, src.axes, meta.axes, base, where)
     if scale_factors is None and axes and meta.axes and set(axes) <= set(meta.axes):
         scale_factors = _image_factors(image, meta, axes, where)
-    sizes = meta.physical_sizes
-    plan = plan_pyramid(
-        src.data.shape, src.data.dtype, axes=axes, scale_factors=scale_factors, method=method,
-        chunks=chunks, physical_sizes={a: s for a, s in (sizes or {}).items() if a in axes}
-        if axes else None,
-        units={a: u for a, u in meta.units.items() if axes and a in axes},
-    )
+    plan = _label_plan(src, meta, axes, method, scale_factors, chunks)
     zarr_format = image.metadata.zarr_format
     layouts = storage_layout(plan, shards, zarr_format, codec)
-    offset = None
-    if meta.translations[0] is not None and meta.axes:
-        offset = [meta.translations[0][meta.axes.index(a)] if a in meta.axes else 0.0
-                  for a in plan.axes]
-    ms = pyramid_multiscale(plan, function="omescale.write_labels", name=name, offset=offset)
+    ms = pyramid_multiscale(plan, function="omescale.write_labels", name=name,
+                            offset=_image_offset(meta, plan.axes))
     attrs = label_attributes(ms, meta.version, colors=colors, properties=properties)
     path = f"labels/{name}"
     check_not_inside(f"{where}/{path}", src.location, overwrite=overwrite)
