@@ -226,3 +226,18 @@ def test_built_from_ome_tiff_channel_names(tmp_path, reader):
     coarsest = group["1"][:]  # c z y x
     for i in range(2):
         assert omero["channels"][i]["window"] == reference_window(coarsest[i], data.dtype)
+
+
+def test_window_sample_read_chunk_by_chunk_holds_the_orthogonal_selection(tmp_path):
+    from omescale.ngff.omero import _read_sample, _sample_index
+
+    data = np.random.default_rng(3).integers(0, 1000, (2, 9, 700, 530), dtype=np.uint16)
+    array = zarr.create_array(tmp_path / "a.zarr", shape=data.shape, dtype=data.dtype,
+                              chunks=(1, 2, 128, 100))
+    array[:] = data
+    for channel in range(2):
+        index = _sample_index("czyx", data.shape, channel)
+        got = _read_sample(array, index, "a")
+        expected = array.get_orthogonal_selection(index).ravel()
+        assert got.size == expected.size > 0
+        np.testing.assert_array_equal(np.sort(got), np.sort(expected))

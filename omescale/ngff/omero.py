@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import itertools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -26,6 +27,7 @@ import numpy as np
 import zarr
 
 from omescale.errors import InvalidOptionError
+from omescale.ngff.retry import retried
 
 __all__ = [
     "DEFAULT_COLORS",
@@ -187,6 +189,28 @@ def _sample_index(axes: str, shape: Sequence[int], channel: int) -> tuple[Any, .
     return tuple(index)
 
 
+def _pieces(entry: Any, n: int, chunk: int) -> list[int | slice]:
+    """One axis of an orthogonal index cut so that each piece lies in one storage chunk."""
+    if isinstance(entry, slice):
+        start, stop, _ = entry.indices(n)
+        cuts = [start, *range((start // chunk + 1) * chunk, stop, chunk), stop]
+        return [slice(a, b) for a, b in itertools.pairwise(cuts) if b > a]
+    return [int(i) for i in np.atleast_1d(entry)]
+
+
+def _read_sample(array: zarr.Array, index: tuple[Any, ...], path: str) -> np.ndarray:
+    """The values of ``array[index]`` (orthogonal), read one storage chunk at a time so a
+    transient store fault is retried per object (``omescale.ngff.retry``); order is lost."""
+    per_axis = [_pieces(e, n, c) for e, n, c in zip(index, array.shape, array.chunks,
+                                                       strict=True)]
+    parts = []
+    for region in itertools.product(*per_axis):
+        def read(region: tuple[Any, ...] = region) -> np.ndarray:
+            return np.asarray(array[region])
+        parts.append(retried(read, f"read of a window sample of {path}").ravel())
+    return np.concatenate(parts) if parts else np.empty(0, array.dtype)
+
+
 def window_of(values: Any, dtype: np.dtype) -> dict[str, float]:
     """``start``/``end`` at the 0.1 and 99.9 percentiles of ``values``; ``min``/``max`` the
     dtype's range (integers, bool) or the values' range (floats)."""
@@ -221,7 +245,7 @@ def complete_windows(group: zarr.Group, attrs: Mapping[str, Any], *, path: str, 
         have = channel.get("window", {})
         if set(_WINDOW_KEYS) <= set(have):
             continue
-        sample = array.get_orthogonal_selection(_sample_index(axes, array.shape, i))
+        sample = _read_sample(array, _sample_index(axes, array.shape, i), path)
         channel["window"] = {**window_of(sample, array.dtype), **have}
     version = "0.5" if "ome" in attrs else "0.4"
     return with_omero(attrs, omero, version)
