@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import zarr
+from _ngff_util import write_with_ngff_zarr
 
 import omescale
 from omescale.cli import main
@@ -124,7 +125,7 @@ def test_ngff_zarr_output_is_whole(tmp_path, version):
     multiscales = nz.to_multiscales(image, scale_factors=[2, 4], chunks=32,
                                     method=nz.Methods.ITKWASM_BIN_SHRINK)
     path = tmp_path / f"nz{version}.ome.zarr"
-    nz.to_ngff_zarr(str(path), multiscales, version=version)
+    write_with_ngff_zarr(path, multiscales, version)
     report = omescale.verify(str(path), recompute=1)
     assert report.ok, _problems(report)
     assert report.checked["levels"] == 3 and report.checked["objects"] > 0

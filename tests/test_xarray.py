@@ -15,6 +15,7 @@ import dask.array as da
 import numpy as np
 import pytest
 import zarr
+from _ngff_util import write_with_ngff_zarr
 from dask.callbacks import Callback
 
 import omescale
@@ -182,7 +183,7 @@ def test_open_pyramid_reads_ngff_zarr_output(tmp_path, version):
                              scale={"y": 0.5, "x": 2.0}, translation={"y": 1.0, "x": -3.0},
                              axes_units={"y": "micrometer", "x": "micrometer"})
     ms = nz.to_multiscales(image, scale_factors=[2, 4], method=nz.Methods.DASK_IMAGE_GAUSSIAN)
-    nz.to_ngff_zarr(str(tmp_path / "nz.zarr"), ms, version=version)
+    write_with_ngff_zarr(tmp_path / "nz.zarr", ms, version)
     tree = omescale.open_pyramid(tmp_path / "nz.zarr")
     assert len(tree.children) == len(ms.images) == 3
     for k, level in enumerate(ms.images):
