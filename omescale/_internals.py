@@ -1,8 +1,8 @@
 """The few zarr and dask internals omescale relies on, in one place.
 
-Checked against zarr 3.1.6 with dask 2025.12.0 and 2026.8.0. ``tests/test_internals.py`` exercises each one,
-so a release that moves or changes one fails there, loudly, instead of omescale quietly taking
-a slower path.
+Checked against zarr 3.1.6 with dask 2025.12.0 and 2026.8.0. ``tests/test_internals.py``
+exercises each one, so a release that moves or changes one fails there, loudly, instead of
+omescale quietly taking a slower path.
 
 - ``sync`` (``zarr.core.sync.sync``): runs a coroutine of zarr's async store API on zarr's own
   event loop, which the store may be bound to (fsspec). zarr has no public synchronous store API.
