@@ -138,7 +138,7 @@ def progress_info(path: str, group: zarr.Group, *, out: TextIO) -> None:
 def _omero_channels(attrs: dict[str, Any], out: TextIO) -> None:
     channels = attrs.get("ome", attrs).get("omero", {}).get("channels") or []
     if channels:
-        names = [str(c.get("label", "?")) + (f" (#{c['color']})" if c.get("color") else "")
+        names = [str(c.get("label", "unnamed")) + (f" (#{c['color']})" if c.get("color") else "")
                  for c in channels]
         out.write(f"channels: {len(names)}: {', '.join(names)}\n")
 
