@@ -23,6 +23,8 @@ from typing import Any
 
 import psutil
 
+from benchmarks.measure import tree_rss
+
 ROOT = Path(__file__).resolve().parent.parent
 VIRTUAL = {"128 TiB": (4096, 131072, 131072), "1 PiB": (16384, 131072, 262144)}
 SHARDS = "64,2048,2048"
@@ -34,20 +36,6 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": path}
 
 
-def _tree_rss(proc: psutil.Process) -> int:
-    total = 0
-    try:
-        members = [proc, *proc.children(recursive=True)]
-    except psutil.Error:
-        return 0
-    for p in members:
-        try:
-            total += p.memory_info().rss
-        except psutil.Error:
-            pass
-    return total
-
-
 def _run(args: list[str], *, until: Any = None, limit: float = 3600) -> dict[str, Any]:
     """Run ``args``; sample the tree's RSS; stop it when ``until(elapsed)`` says so."""
     start = time.perf_counter()
@@ -55,7 +43,7 @@ def _run(args: list[str], *, until: Any = None, limit: float = 3600) -> dict[str
                             env=_env(), start_new_session=True)
     ps, peak, stopped = psutil.Process(proc.pid), 0, False
     while proc.poll() is None:
-        peak = max(peak, _tree_rss(ps))
+        peak = max(peak, tree_rss(ps))
         elapsed = time.perf_counter() - start
         if (until is not None and until(elapsed)) or elapsed > limit:
             os.killpg(proc.pid, signal.SIGKILL)

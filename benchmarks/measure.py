@@ -18,12 +18,12 @@ import psutil
 from benchmarks.contenders import Job
 from benchmarks.worker import MARKER
 
-__all__ = ["measure"]
+__all__ = ["measure", "tree_rss"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _tree_rss(proc: psutil.Process) -> int:
+def tree_rss(proc: psutil.Process) -> int:
     """Resident bytes of ``proc`` and all its descendants (0 for those already gone)."""
     total = 0
     try:
@@ -50,7 +50,7 @@ class _Sampler(threading.Thread):
 
     def run(self) -> None:
         while not self.stop.is_set():
-            self.peak = max(self.peak, _tree_rss(self.proc))
+            self.peak = max(self.peak, tree_rss(self.proc))
             self.stop.wait(self.interval)
 
 
