@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import zarr
 from ome_zarr.io import parse_url
 from ome_zarr.reader import Reader
 from ome_zarr_models import v04, v05
+
+
+class CountingStore(zarr.storage.LocalStore):
+    """A real LocalStore that counts how often each chunk is read (reset ``reads`` before use)."""
+
+    reads: ClassVar[dict[str, int]] = {}
+
+    async def get(self, key, prototype=None, byte_range=None):
+        buf = await super().get(key, prototype, byte_range)
+        if buf is not None and not key.endswith("zarr.json"):
+            self.reads[key] = self.reads.get(key, 0) + 1
+        return buf
+
 
 SKIP = (".omescale-lock", ".partial")
 

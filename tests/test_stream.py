@@ -11,13 +11,12 @@ import sys
 import textwrap
 import threading
 import tracemalloc
-from typing import ClassVar
 
 import dask
 import numpy as np
 import pytest
 import zarr
-from _ngff_util import is_complete, tree_bytes
+from _ngff_util import CountingStore, is_complete, tree_bytes
 from dask.callbacks import Callback
 
 import omescale
@@ -226,29 +225,17 @@ def test_streaming_is_chosen_by_size(tmp_path, source):
         assert not job(source, "d.zarr", method="laplacian").streamed
 
 
-class _CountingStore(zarr.storage.LocalStore):
-    """A real LocalStore that counts how often each chunk is read."""
-
-    reads: ClassVar[dict[str, int]] = {}
-
-    async def get(self, key, prototype=None, byte_range=None):
-        buf = await super().get(key, prototype, byte_range)
-        if buf is not None and not key.endswith("zarr.json"):
-            self.reads[key] = self.reads.get(key, 0) + 1
-        return buf
-
-
 def test_a_window_method_streams_each_input_chunk_once(tmp_path, source):
     """Input chunks (2x32x32) differ from the output's (2x16x16): still one read each."""
-    _CountingStore.reads = {}
-    base = zarr.open_array(_CountingStore(str(source), read_only=True), mode="r")
+    CountingStore.reads = {}
+    base = zarr.open_array(CountingStore(str(source), read_only=True), mode="r")
     with dask.config.set(SMALL_UNITS):
         job = omescale.write_pyramid(base, tmp_path / "out.zarr", stream=True, compute=False,
                                      method="local_mean", **KW)
         assert job.plan.stages[0].units > 10
         job.run()
     chunks = math.prod(-(-n // c) for n, c in zip(IMAGE.shape, (2, 32, 32), strict=True))
-    assert len(_CountingStore.reads) == chunks
+    assert len(CountingStore.reads) == chunks
     # The job record's fingerprint reads a few sampled chunks once more, nothing else does.
-    assert sorted(_CountingStore.reads.values())[-4] == 1
-    assert max(_CountingStore.reads.values()) <= 2
+    assert sorted(CountingStore.reads.values())[-4] == 1
+    assert max(CountingStore.reads.values()) <= 2

@@ -13,10 +13,10 @@ import dask.array as da
 import numpy as np
 import pytest
 import zarr
+from _ngff_util import CountingStore
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_tiles import HeldBytes
-from test_writer import _CountingStore
 
 import omescale
 from omescale.inputs.source import from_zarr_array
@@ -126,15 +126,15 @@ def test_strips_in_place_and_with_shards(tmp_path, zarr_format):
 def test_only_the_chunk_columns_at_strip_borders_are_read_twice(tmp_path):
     image = np.random.default_rng(4).integers(0, 60000, (256, 1024), dtype=np.uint16)
     _stored(None, image, (64, 64), store=zarr.storage.LocalStore(str(tmp_path / "in.zarr")))
-    _CountingStore.reads = {}
-    base = zarr.open_array(_CountingStore(str(tmp_path / "in.zarr"), read_only=True), mode="r")
+    CountingStore.reads = {}
+    base = zarr.open_array(CountingStore(str(tmp_path / "in.zarr"), read_only=True), mode="r")
     omescale.write_pyramid(base, tmp_path / "out.zarr", method="resize", scale_factors=[2, 4])
     # The job record's fingerprint reads its three sample chunks once more.
     for idx in sample_blocks((4, 16)):
-        _CountingStore.reads[f"c/{idx[0]}/{idx[1]}"] -= 1
+        CountingStore.reads[f"c/{idx[0]}/{idx[1]}"] -= 1
     # 16 chunk columns in strips of 8: columns 7 and 8 feed the halo across the border.
-    twice = {key for key, n in _CountingStore.reads.items() if n == 2}
-    assert len(_CountingStore.reads) == 64 and set(_CountingStore.reads.values()) == {1, 2}
+    twice = {key for key, n in CountingStore.reads.items() if n == 2}
+    assert len(CountingStore.reads) == 64 and set(CountingStore.reads.values()) == {1, 2}
     assert {int(key.rsplit("/", 1)[1]) for key in twice} == {7, 8} and len(twice) == 8
     _assert_pyramid(tmp_path / "out.zarr", image, [2, 4], "resize", "yx")
 

@@ -2,14 +2,13 @@
 
 
 import time
-from typing import ClassVar
 
 import dask
 import dask.array as da
 import numpy as np
 import pytest
 import zarr
-from _ngff_util import is_complete, read_levels, tree_bytes, validate_image
+from _ngff_util import CountingStore, is_complete, read_levels, tree_bytes, validate_image
 from dask.delayed import Delayed
 
 import omescale
@@ -200,27 +199,15 @@ def test_virtual_2tib_pyramid_plans_in_seconds_with_tasks_per_shard(tmp_path):
     assert not is_complete(tmp_path / "big.zarr")
 
 
-class _CountingStore(zarr.storage.LocalStore):
-    """A real LocalStore that counts how often each chunk is read."""
-
-    reads: ClassVar[dict[str, int]] = {}
-
-    async def get(self, key, prototype=None, byte_range=None):
-        buf = await super().get(key, prototype, byte_range)
-        if buf is not None and not key.endswith("zarr.json"):
-            self.reads[key] = self.reads.get(key, 0) + 1
-        return buf
-
-
 @pytest.mark.parametrize("method", ["local_mean", "resize", "gaussian"])
 def test_base_is_read_once_per_pyramid(tmp_path, method):
     src = tmp_path / "in.zarr"
     z = zarr.create_array(str(src), shape=(256, 256), dtype=np.uint16, chunks=(64, 64))
     z[:] = RNG.integers(0, 60000, size=(256, 256), dtype=np.uint16)
-    _CountingStore.reads = {}
-    base = zarr.open_array(_CountingStore(str(src), read_only=True), mode="r")
+    CountingStore.reads = {}
+    base = zarr.open_array(CountingStore(str(src), read_only=True), mode="r")
     omescale.write_pyramid(base, tmp_path / "out.zarr", method=method, scale_factors=[2, 4, 8])
     # The job record's fingerprint reads the first, middle and last chunk once more.
     sampled = {"c/0/0", "c/2/2", "c/3/3"}
-    assert len(_CountingStore.reads) == 16
-    assert {k: n for k, n in _CountingStore.reads.items() if n != 1} == dict.fromkeys(sampled, 2)
+    assert len(CountingStore.reads) == 16
+    assert {k: n for k, n in CountingStore.reads.items() if n != 1} == dict.fromkeys(sampled, 2)
