@@ -76,3 +76,14 @@ def s3_bucket(s3_endpoint):
     name = f"omescale-{uuid.uuid4().hex[:12]}"
     fs.mkdir(name)
     return S3Bucket(f"s3://{name}", options, fs)
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A real LocalCluster of 2 worker processes x 1 thread, one per test module that asks."""
+    import distributed
+
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, silence_logs=50) as cluster, \
+            distributed.Client(cluster) as c:
+        yield c

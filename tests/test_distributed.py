@@ -32,14 +32,6 @@ def _slow(block):
     return block
 
 
-@pytest.fixture(scope="module")
-def client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None, silence_logs=50) as cluster, \
-            distributed.Client(cluster) as c:
-        yield c
-
-
 @pytest.fixture
 def source(tmp_path):
     path = tmp_path / "in.zarr"
