@@ -447,6 +447,7 @@ def _in_place(args: argparse.Namespace, out: TextIO) -> int:
     options = _writer_options(args)
     for key in ("axes", "physical_sizes", "units", "reader"):
         options.pop(key)
+    options["stream"] = {"auto": None, "yes": True, "no": False}[args.stream]
     if args.input_storage_options is not None:
         if args.storage_options not in (None, args.input_storage_options):
             raise UsageError("--in-place reads and writes INPUT: give its fsspec options once "

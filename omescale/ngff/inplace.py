@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import zarr
-from dask.delayed import Delayed
 from zarr.storage import LocalStore
 
 from omescale.errors import InputNotFoundError, OutputExistsError, UnsafeOverwriteError
@@ -37,6 +36,7 @@ from omescale.ngff.store import (
 )
 from omescale.ngff.writer import provenance, run_pyramid_job
 from omescale.plan import PyramidPlan, plan_pyramid
+from omescale.stream.job import PyramidJob
 
 __all__ = ["add_levels"]
 
@@ -102,7 +102,8 @@ def add_levels(
     order: int | None = None,
     storage_options: dict | None = None,
     channels: Sequence[Any] | None = None,
-) -> Delayed | None:
+    stream: bool | None = None,
+) -> PyramidJob | None:
     """Add pyramid levels to the OME-Zarr image at ``image_store`` without rewriting level 0.
 
     ``image_store`` is a path, URL or zarr store, or an ``xarray.DataTree`` opened by
@@ -111,7 +112,8 @@ def add_levels(
     Levels other than level 0 that already exist are refused unless ``overwrite=True``
     (they are replaced); ``resume=True`` finishes an interrupted ``add_levels``. The image's
     ``omero`` is kept, ``channels`` merged over it, and windows it lacks are computed from the
-    new coarsest level. Other options are those of :func:`omescale.write_pyramid`.
+    new coarsest level. Other options are those of :func:`omescale.write_pyramid`; a large
+    job streams (``stream``) with its first stage reading level 0 back from the store.
 
     Raises
     ------
@@ -174,4 +176,4 @@ def add_levels(
     return run_pyramid_job(group, source, plan,
                            layouts, final, first=1, resume=resume, where=where,
                            lock=(lock_key(), token), compute=compute, paths=paths,
-                           complete=complete)
+                           complete=complete, stream=stream)

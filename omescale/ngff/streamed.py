@@ -44,10 +44,8 @@ STREAM_OBJECTS = 4096
 Box = tuple[tuple[int, int], ...]
 
 
-def stream_obstacle(src: Any, plan: PyramidPlan, *, first: int) -> str | None:
+def stream_obstacle(src: Any, plan: PyramidPlan) -> str | None:
     """Why the write of ``plan`` from ``src`` cannot stream (``None``: it can)."""
-    if first != 0:
-        return "levels added in place are written as one graph"
     if checked_source(src) is None:
         return ("only inputs omescale reads itself stream (a zarr, OME-Zarr, TIFF or .npy path "
                 "or zarr array)")
@@ -56,11 +54,15 @@ def stream_obstacle(src: Any, plan: PyramidPlan, *, first: int) -> str | None:
     return None
 
 
-def choose_stream(src: Any, plan: PyramidPlan, layouts: Sequence[Any], *, first: int,
+def choose_stream(src: Any, plan: PyramidPlan, layouts: Sequence[Any], *,
                   stream: bool | None) -> bool:
-    """Whether to stream: as asked, else when the write has more storage objects than the
-    ``omescale.stream-objects`` setting (default :data:`STREAM_OBJECTS`) and can stream."""
-    obstacle = stream_obstacle(src, plan, first=first)
+    """Whether to stream: as asked, else when the pyramid has more storage objects than the
+    ``omescale.stream-objects`` setting (default :data:`STREAM_OBJECTS`) and can stream.
+
+    The count takes every level of ``plan``, also a stored level 0 that levels are added to:
+    one graph would hold a read task per object of it.
+    """
+    obstacle = stream_obstacle(src, plan)
     if stream and obstacle is not None:
         raise InvalidOptionError(f"stream=True: {obstacle}")
     if stream is not None:
@@ -83,35 +85,41 @@ def _total(*counts: np.ndarray) -> int:
 class StreamedWrite:
     """The per-unit graphs of one streamed pyramid write (picklable, small).
 
-    ``source`` is omescale's own read of level 0 (a dask array from ``open_input``);
-    ``arrays[k]`` the opened output array of level ``k``.
+    ``source`` is omescale's own read of the level the first stage computes from (level 0
+    from ``open_input``, or the stored level 0 that ``add_levels`` adds levels to);
+    ``arrays[k]`` the opened output array of level ``k`` (``None`` below ``splan.first``).
     """
 
     splan: StreamPlan
     source: da.Array
-    arrays: Sequence[zarr.Array]
+    arrays: Sequence[zarr.Array | None]
     kernels: list[Any] = field(init=False)
 
     def __post_init__(self) -> None:
         self.kernels = level_kernels(self.splan.plan)
 
     def _reader(self, first: int) -> Any:
-        if first == 0:
+        if first == self.splan.stages[0].first:
             return checked_source(self.source)
-        return checked_source(from_zarr_array(self.arrays[first], f"level {first}"))
+        return checked_source(from_zarr_array(self._array(first), f"level {first}"))
 
     def objects(self, unit: Unit) -> list[tuple[int, tuple[int, ...]]]:
         """``(level, block index)`` of every storage object ``unit`` writes."""
         stage = self.splan.stages[unit.stage]
         out: list[tuple[int, tuple[int, ...]]] = []
-        for k in range(0 if stage.first == 0 else stage.first + 1, stage.last + 1):
+        for k in self.splan.written(unit.stage):
             box, block = own_box(self.splan.plan, stage, k, unit), self.splan.blocks[k]
             ranges = [range(lo // b, -(-hi // b)) for (lo, hi), b in zip(box, block, strict=True)]
             out.extend((k, idx) for idx in itertools.product(*ranges))
         return out
 
-    def _key(self, k: int, index: tuple[int, ...]) -> str:
+    def _array(self, k: int) -> zarr.Array:
         array = self.arrays[k]
+        assert array is not None, f"level {k} is not written by this job"
+        return array
+
+    def _key(self, k: int, index: tuple[int, ...]) -> str:
+        array = self._array(k)
         key = array.metadata.encode_chunk_key(index)
         return f"{array.path}/{key}" if array.path else key
 
@@ -119,7 +127,7 @@ class StreamedWrite:
         """The objects of ``unit`` not in the store yet, or torn on a store whose writes are
         not atomic (``omescale.ngff.chunk_check.object_done``)."""
         return {(k, idx) for k, idx in self.objects(unit)
-                if not object_done(self.arrays[k], self._key(k, idx))}
+                if not object_done(self._array(k), self._key(k, idx))}
 
     def graph(self, unit: Unit, only: set[tuple[int, tuple[int, ...]]] | None = None) -> Delayed:
         """One Delayed computing ``unit`` and writing its objects (``only`` those, if given);
@@ -134,7 +142,7 @@ class StreamedWrite:
         # region) and joined into the storage objects (shards) only to be written.
         # The input is read in its own storage objects (each decoded once), stored levels in
         # their chunks.
-        chunks = [tuple(a.chunks) for a in self.arrays]
+        chunks = [tuple(lv.chunks) for lv in plan.levels]
         read = tuple(reader.chunks) if stage.first == 0 else chunks[stage.first]
         window = window_reads(reader, tuple(lo for lo, _ in first), window_grid(first, read),
                               (), _no_gate, f"omescale-unit-read-{token}")
@@ -150,7 +158,7 @@ class StreamedWrite:
                 window = lift_kernel(window, kernel, tuple(hi - lo for lo, hi in windows[k]),
                                      window_grid(windows[k], chunks[k]), plan.dtype,
                                      name=f"omescale-unit-{plan.method}-{k}-{token}")
-            if k > stage.first or k == 0:
+            if k in self.splan.written(unit.stage):
                 box = own_box(plan, stage, k, unit)
                 own = tuple(slice(lo - w0, hi - w0)
                             for (lo, hi), (w0, _) in zip(box, windows[k], strict=True))
@@ -174,7 +182,7 @@ class StreamedWrite:
                 if only is not None and (k, index) not in only:
                     continue
                 region = tuple(slice(o[i], o[i + 1]) for o, i in zip(offsets, idx, strict=True))
-                layer[(name, k, *index)] = (store_block, (part.name, *idx), self.arrays[k],
+                layer[(name, k, *index)] = (store_block, (part.name, *idx), self._array(k),
                                             region)
         final = f"omescale-unit-{token}"
         layer[final] = (_total, *list(layer))

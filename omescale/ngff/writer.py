@@ -120,16 +120,16 @@ def run_pyramid_job(
     key, token = lock
     release = partial(release_lock, group.store, token, key)
     try:
-        streamed = choose_stream(src_data, plan, layouts, first=first, stream=stream)
+        streamed = choose_stream(src_data, plan, layouts, stream=stream)
         arrays = open_arrays(group, plan, layouts, paths, first=first, resume=resume,
                              where=where)
-        splan = stream_plan(plan, [lt.block for lt in layouts])
+        splan = stream_plan(plan, [lt.block for lt in layouts], first=first)
         if streamed:
             if resume:
-                for array in arrays:
+                for array in arrays[first:]:
                     assert array is not None
                     remove_partials(array.store, f"{array.path}/")
-            work = StreamedWrite(splan, src_data, [a for a in arrays if a is not None])
+            work = StreamedWrite(splan, src_data, arrays)
             finish = partial(metadata_step, group=group, attrs=dict(attrs), lock=lock,
                              after=after, complete=complete)
             job = PyramidJob(splan, stream=StreamJob(splan, work, resume=resume,

@@ -1,7 +1,8 @@
 """Work units of a streamed pyramid write, computed arithmetically and generated lazily.
 
-A *stage* computes levels ``first + 1 .. last`` from level ``first`` (stage 0 also copies
-level 0, the input). Its *units* tile level ``first`` in boxes of ``size`` pixels, a multiple
+A *stage* computes levels ``first + 1 .. last`` from level ``first`` (stage 0 of a new image
+also copies level 0, the input; when levels are added to a stored image, stage 0 reads its
+stored level 0 and writes none of it). Its *units* tile level ``first`` in boxes of ``size`` pixels, a multiple
 along every axis of the storage object (shard or chunk) of every level of the stage, scaled to
 level ``first``: a unit therefore writes whole storage objects of each of its levels (only
 the image's far edge clips them), and no two units write the same object. A unit computes its
@@ -86,18 +87,21 @@ def _nbytes(plan: PyramidPlan, first: int, size: Sequence[int]) -> int:
 
 
 def plan_stages(
-    plan: PyramidPlan, blocks: Sequence[Sequence[int]], budget: int | None = None
+    plan: PyramidPlan, blocks: Sequence[Sequence[int]], budget: int | None = None,
+    start: int = 0,
 ) -> tuple[Stage, ...]:
-    """The stages of a streamed write of ``plan`` with storage objects ``blocks[k]``.
+    """The stages of a streamed write of ``plan`` with storage objects ``blocks[k]``, the
+    first one computing from level ``start`` (0, or the last level already stored when levels
+    are added to an existing image).
 
     Each stage takes as many levels as fit a unit within ``budget`` bytes of level ``first``,
     and at least one; the unit is the smallest box whole in every one of its levels' objects.
     """
     budget = unit_bytes() if budget is None else budget
-    levels, stages, first = plan.levels, [], 0
-    if len(levels) == 1:
-        size = tuple(blocks[0])
-        return (Stage(0, 0, size, _count(levels[0].shape, size)),)
+    levels, stages, first = plan.levels, [], start
+    if len(levels) == start + 1:
+        size = tuple(blocks[start])
+        return (Stage(start, start, size, _count(levels[start].shape, size)),)
     while first < len(levels) - 1:
         last = first + 1
         while last + 1 < len(levels) and _nbytes(plan, first, _box(plan, blocks, first,
@@ -167,13 +171,16 @@ def own_box(plan: PyramidPlan, stage: Stage, k: int, unit: Unit) -> tuple[Range,
 class StreamPlan:
     """A pyramid plan, its storage objects and its units: what a dry run prints.
 
-    ``blocks[k]`` is the storage object (shard, else chunk) of level ``k``. Small whatever
-    the image: every figure is computed from the shapes, none by enumerating.
+    ``blocks[k]`` is the storage object (shard, else chunk) of level ``k``; levels ``first``
+    onwards are written (``first`` is 1 when levels are added to a stored level 0, which the
+    first stage reads). Small whatever the image: every figure is computed from the shapes,
+    none by enumerating.
     """
 
     plan: PyramidPlan
     blocks: tuple[tuple[int, ...], ...]
     stages: tuple[Stage, ...]
+    first: int = 0
 
     def objects(self, k: int) -> int:
         """Storage objects of level ``k``."""
@@ -181,7 +188,15 @@ class StreamPlan:
 
     @property
     def total_objects(self) -> int:
-        return sum(self.objects(k) for k in range(len(self.plan.levels)))
+        """Storage objects written (levels ``first`` onwards)."""
+        return sum(self.objects(k) for k in range(self.first, len(self.plan.levels)))
+
+    def written(self, stage: int) -> range:
+        """The levels whose objects the units of ``stage`` write: ``first + 1 .. last``, and
+        the stage's first level too when it is the input copied as level 0."""
+        st = self.stages[stage]
+        copied = st.first == 0 and self.first == 0
+        return range(st.first if copied else st.first + 1, st.last + 1)
 
     @property
     def units(self) -> int:
@@ -196,15 +211,17 @@ class StreamPlan:
     def objects_per_unit(self, stage: int) -> int:
         """Storage objects one whole unit of ``stage`` writes (at most)."""
         st = self.stages[stage]
-        levels = range(0 if st.first == 0 else st.first + 1, st.last + 1)
         return sum(math.prod(-(-st.size[a] // _ratio(self.plan, k, st.first, a))
                              // self.blocks[k][a] for a in range(len(st.size)))
-                   for k in levels)
+                   for k in self.written(stage))
 
 
 def stream_plan(
-    plan: PyramidPlan, blocks: Sequence[Sequence[int]], budget: int | None = None
+    plan: PyramidPlan, blocks: Sequence[Sequence[int]], budget: int | None = None,
+    first: int = 0,
 ) -> StreamPlan:
-    """The :class:`StreamPlan` of ``plan`` stored in objects ``blocks``."""
+    """The :class:`StreamPlan` of ``plan`` stored in objects ``blocks``, writing levels
+    ``first`` onwards (the first stage computes from level ``first - 1`` when ``first > 0``)."""
     objects = tuple(tuple(int(b) for b in bl) for bl in blocks)
-    return StreamPlan(plan, objects, plan_stages(plan, objects, budget))
+    return StreamPlan(plan, objects, plan_stages(plan, objects, budget, max(first - 1, 0)),
+                      first)
