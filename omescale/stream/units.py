@@ -2,15 +2,15 @@
 
 A *stage* computes levels ``first + 1 .. last`` from level ``first`` (stage 0 of a new image
 also copies level 0, the input; when levels are added to a stored image, stage 0 reads its
-stored level 0 and writes none of it). Its *units* tile level ``first`` in boxes of ``size`` pixels, a multiple
-along every axis of the storage object (shard or chunk) of every level of the stage, scaled to
-level ``first``: a unit therefore writes whole storage objects of each of its levels (only
-the image's far edge clips them), and no two units write the same object. A unit computes its
-levels from one read of its window of level ``first``: its own box plus the cone that the
-stage's kernels reach into its neighbours (nothing for window methods; a few pixels per level
-for halo methods, which are read again by the neighbour). Levels whose storage object would
-make a unit larger than the unit budget start a new stage, which reads its first level back
-from the store once the stage before has written it (the streamed form of
+stored level 0 and writes none of it). Its *units* tile level ``first`` in boxes of ``size``
+pixels, a multiple along every axis of the storage object (shard or chunk) of every level of the
+stage, scaled to level ``first``: a unit therefore writes whole storage objects of each of its
+levels (only the image's far edge clips them), and no two units write the same object. A unit
+computes its levels from one read of its window of level ``first``: its own box plus the cone
+that the stage's kernels reach into its neighbours (nothing for window methods; a few pixels per
+level for halo methods, which are read again by the neighbour). Levels whose storage object
+would make a unit larger than the unit budget start a new stage, which reads its first level
+back from the store once the stage before has written it (the streamed form of
 ``omescale.ngff.strips``' stages).
 
 Everything here is arithmetic on the plan: the number of units, objects and bytes never needs
