@@ -6,8 +6,11 @@ scheduler hold is the window, never the image. Two runners share one loop:
 - :class:`LocalRunner`: dask's local schedulers. Each unit's graph runs on dask's synchronous
   scheduler in one thread of a pool of ``threads`` (the kernels and codecs release the GIL), so
   ``threads`` units compute at once and each holds only its own blocks.
-- :class:`ClientRunner`: a ``distributed.Client``: ``client.compute`` per unit, the next
-  submitted as earlier ones finish; the scheduler holds the window's tasks only.
+- :class:`ClientRunner`: a ``distributed.Client``: one task per unit (``client.submit``), in
+  which a worker runs the unit's graph on the synchronous scheduler, as a local thread does.
+  The unit's blocks never travel between workers (computed as a graph on the cluster, the
+  level-0 blocks of one level-1 block landed on both workers of a LocalCluster and half the
+  base was sent between them), and the scheduler holds one task per unit in the window.
 
 A unit that fails is rebuilt and resubmitted up to ``retries`` times; after that no new unit
 is submitted, those in flight are let finish, and the unit's error is raised (everything
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
@@ -68,15 +72,32 @@ class LocalRunner:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+class _Carried:
+    """A unit's dask collection carried as a plain argument (``client.submit`` must ship the
+    graph to one worker, not compute it on the cluster)."""
+
+    __slots__ = ("collection",)
+
+    def __init__(self, collection: Any) -> None:
+        self.collection = collection
+
+
+def _compute_unit(carried: _Carried) -> Any:
+    return _compute_sync(carried.collection)
+
+
 class ClientRunner:
-    """Units computed on a ``distributed.Client``'s workers."""
+    """Units computed on a ``distributed.Client``'s workers, one task per unit: a worker runs
+    the unit's whole graph on dask's synchronous scheduler, so its blocks never travel
+    between workers and the scheduler sees one task per unit."""
 
     def __init__(self, client: Any) -> None:
         self.client = client
         self.threads = max(1, sum(client.nthreads().values()))
 
     def submit(self, collection: Any) -> Any:
-        return self.client.compute(collection)
+        return self.client.submit(_compute_unit, _Carried(collection), pure=False,
+                                  key=f"omescale-unit-run-{uuid.uuid4().hex}")
 
     def wait(self, futures: set[Any]) -> set[Any]:
         from distributed import wait
