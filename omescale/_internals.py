@@ -1,6 +1,6 @@
 """The few zarr and dask internals omescale relies on, in one place.
 
-Checked against zarr 3.1.6 with dask 2025.12.0 and 2026.8.0. ``tests/test_internals.py``
+Checked against zarr 3.1.6 and 3.4.2 with dask 2025.12.0 and 2026.8.0. ``tests/test_internals.py``
 exercises each one, so a release that moves or changes one fails there, loudly, instead of
 omescale quietly taking a slower path.
 
@@ -16,6 +16,13 @@ omescale quietly taking a slower path.
   read of a zarr array (to write it straight through) and its own lazy reads.
 - ``unwrapped_store``: a ``zarr.storage.WrapperStore`` keeps the store it wraps in ``_store``;
   zarr has no public accessor. omescale judges a wrapped store (atomic writes or not) by it.
+- ``blocking_local_store``: zarr's ``LocalStore`` has blocking ``get_sync`` / ``set_sync`` /
+  ``delete_sync`` (the same files as its async methods, writes through a temporary file
+  renamed into place) that the abstract ``Store`` of zarr 3.1 does not declare. They do the
+  file I/O in the calling thread, where the async methods hand each call to zarr's event-loop
+  thread and on to a file-I/O thread. Only a plain ``LocalStore`` qualifies: a subclass or a
+  ``WrapperStore`` may override the async methods (zarr 3.4's ``WrapperStore.get_sync``
+  would bypass a wrapper's own ``get``).
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from typing import Any
 import dask.array as da
 from zarr.abc.store import Store
 from zarr.core.sync import sync
-from zarr.storage import WrapperStore
+from zarr.storage import LocalStore, WrapperStore
 
 try:
     from zarr.buffer import default_buffer_prototype
@@ -38,8 +45,11 @@ except ImportError:  # dask before dask.array.api: the same function, documented
     from dask.array.core import normalize_chunks
 
 __all__ = [
-    "array_source", "default_buffer_prototype", "normalize_chunks", "sync", "unwrapped_store",
+    "array_source", "blocking_local_store", "default_buffer_prototype", "normalize_chunks",
+    "sync", "unwrapped_store",
 ]
+
+_BLOCKING = ("get_sync", "set_sync", "delete_sync")
 
 _ORIGINAL = "original-"
 
@@ -59,3 +69,11 @@ def unwrapped_store(store: Store) -> Store:
     while isinstance(store, WrapperStore):
         store = store._store
     return store
+
+
+def blocking_local_store(store: Store) -> LocalStore | None:
+    """``store`` when it is exactly zarr's ``LocalStore`` and has the blocking ``get_sync``,
+    ``set_sync`` and ``delete_sync``; else None (the caller goes through ``sync``)."""
+    if type(store) is LocalStore and all(hasattr(store, name) for name in _BLOCKING):
+        return store
+    return None

@@ -107,12 +107,15 @@ def test_same_bytes_for_other_compressors(zarr_format, dtype, compressor):
     assert _stored(by_zarr.store) == _stored(direct.store)
 
 
+@pytest.mark.parametrize("local", [False, True])
 @pytest.mark.parametrize("zarr_format", [2, 3])
-def test_fill_value_chunks_are_not_stored_and_read_back_as_fill(zarr_format):
+def test_fill_value_chunks_are_not_stored_and_read_back_as_fill(tmp_path, zarr_format, local):
     shape, chunks = (20, 20), (8, 8)
     data = np.full(shape, 7, np.uint16)
     data[:8, :8] = np.arange(64).reshape(8, 8)
-    by_zarr, direct = _pair(MemoryStore(), MemoryStore(), "0", shape=shape, chunks=chunks,
+    stores = ((LocalStore(tmp_path / "a"), LocalStore(tmp_path / "b")) if local
+              else (MemoryStore(), MemoryStore()))
+    by_zarr, direct = _pair(*stores, "0", shape=shape, chunks=chunks,
                             dtype="uint16", zarr_format=zarr_format, fill_value=7)
     codec = _write_both(by_zarr, direct, data)
     assert _stored(by_zarr.store) == _stored(direct.store)
@@ -264,3 +267,49 @@ def test_the_writers_arrays_take_the_direct_path(tmp_path, zarr_format, codec_na
     omescale.write_pyramid(image, sharded, scale_factors=[2], axes="yx", chunks=(8, 8),
                            shards=(16, 16), codec=codec_name)
     assert chunk_codec(zarr.open_group(sharded, mode="r")["0"]) is None
+
+
+def _file_calls_here(call) -> list[str]:
+    """Names of zarr LocalStore's file functions (``_get``, ``_put``) that ``call()`` ran in
+    the calling thread (``sys.setprofile`` sees this thread only)."""
+    import sys
+
+    seen = []
+
+    def profile(frame, event, arg):
+        code = frame.f_code
+        if event == "call" and code.co_filename.endswith("_local.py") and code.co_name in (
+                "_get", "_put"):
+            seen.append(code.co_name)
+
+    sys.setprofile(profile)
+    try:
+        call()
+    finally:
+        sys.setprofile(None)
+    return seen
+
+
+def test_a_local_store_chunk_is_read_and_written_in_the_calling_thread(tmp_path):
+    """A plain LocalStore: the file I/O runs in the task's own thread (no hand-off to zarr's
+    event loop and its I/O threads); a subclass, which may override the async methods, keeps
+    zarr's async path, and the bytes are the same on both."""
+
+    class Subclass(LocalStore):
+        pass
+
+    data = _data((20, 30), "uint16", seed=6)
+    stored = []
+    for name, make in (("plain", LocalStore), ("sub", Subclass)):
+        array = zarr.create_array(make(str(tmp_path / name)), shape=(20, 30), chunks=(8, 16),
+                                  dtype="uint16", compressors=compressors("zstd", 3, np.uint16))
+        codec = chunk_codec(array)
+        here = _file_calls_here(lambda a=array, c=codec: [
+            write_chunk(a, c, index, data[_region(index, (8, 16), (20, 30))])
+            for index in _grid((20, 30), (8, 16))])
+        assert here == (["_put"] * 6 if name == "plain" else []), name
+        read = _file_calls_here(lambda a=array, c=codec: np.testing.assert_array_equal(
+            read_chunk(a, c, (2, 1)), data[16:, 16:]))
+        assert read == (["_get"] if name == "plain" else []), name
+        stored.append(_stored(array.store))
+    assert stored[0] == stored[1]

@@ -67,3 +67,34 @@ def test_unwrapped_store_reaches_through_wrapper_stores():
 def test_fenced_names_are_documented():
     # The module says which versions it was checked against; keep that list with the code.
     assert "zarr 3.1.6" in _internals.__doc__ and "dask 2025.12.0" in _internals.__doc__
+
+
+def test_blocking_local_store_is_a_plain_local_store_only(tmp_path):
+    local = zarr.storage.LocalStore(str(tmp_path / "a"))
+    assert _internals.blocking_local_store(local) is local
+
+    class Counting(zarr.storage.LocalStore):  # may override the async methods
+        pass
+
+    for other in (Counting(str(tmp_path / "b")), zarr.storage.WrapperStore(local),
+                  zarr.storage.MemoryStore()):
+        assert _internals.blocking_local_store(other) is None
+
+
+def test_blocking_local_store_calls_write_atomically_what_the_async_ones_read(tmp_path):
+    store = _internals.blocking_local_store(zarr.storage.LocalStore(str(tmp_path)))
+    assert store is not None, "zarr's LocalStore lost get_sync / set_sync / delete_sync"
+    put = default_buffer_prototype().buffer.from_bytes
+    store.set_sync("a/c/0", put(b"first"))
+    first = (tmp_path / "a" / "c" / "0").stat().st_ino
+    store.set_sync("a/c/0", put(b"second"))
+    # A new inode: written to a temporary file and renamed into place, none left behind.
+    assert (tmp_path / "a" / "c" / "0").stat().st_ino != first
+    assert sorted(p.name for p in (tmp_path / "a" / "c").iterdir()) == ["0"]
+    got = sync(store.get("a/c/0", prototype=default_buffer_prototype()))
+    assert got.to_bytes() == b"second"
+    assert store.get_sync("a/c/0", prototype=default_buffer_prototype()).to_bytes() == b"second"
+    assert store.get_sync("a/c/1", prototype=default_buffer_prototype()) is None
+    store.delete_sync("a/c/0")
+    store.delete_sync("a/c/0")  # a missing object is no error, as for the async delete
+    assert not sync(store.exists("a/c/0"))

@@ -31,7 +31,7 @@ import zarr
 from zarr.codecs import BloscCodec, BytesCodec, GzipCodec, ZstdCodec
 from zarr.storage import FsspecStore, LocalStore, MemoryStore
 
-from omescale._internals import default_buffer_prototype, sync
+from omescale._internals import blocking_local_store, default_buffer_prototype, sync
 from omescale.ngff.retry import retried
 
 __all__ = [
@@ -164,8 +164,7 @@ def read_chunk(
     shape = tuple(min(c, n - i * c)
                   for i, c, n in zip(index, codec.chunks, array.shape, strict=True))
     key = _key(array, index)
-    buffer = retried(lambda: sync(array.store.get(key, prototype=default_buffer_prototype())),
-                     f"get of {key}")
+    buffer = retried(lambda: _get(array.store, key), f"get of {key}")
     if buffer is None:
         return np.full(shape, codec.fill_value, codec.dtype)
     return _cropped(decode_chunk(buffer.as_numpy_array(), codec), shape)
@@ -196,9 +195,41 @@ def write_chunk(
         chunk = padded
     key = _key(array, index)
     if not codec.write_empty_chunks and _all_fill(chunk, codec.fill_value):
-        retried(lambda: sync(array.store.delete(key)), f"delete of {key}")
+        retried(lambda: _delete(array.store, key), f"delete of {key}")
         return
     data = chunk if codec.typed else chunk.reshape(-1).view(np.uint8)
     frame = data.tobytes() if codec.compressor is None else codec.compressor.encode(data)
     buffer = default_buffer_prototype().buffer.from_bytes(frame)
-    retried(lambda: sync(array.store.set(key, buffer)), f"set of {key}")
+    retried(lambda: _set(array.store, key, buffer), f"set of {key}")
+
+
+# The three store calls. A plain LocalStore's blocking methods do the file I/O in the calling
+# (dask) thread, writes still through a temporary file renamed into place; its async methods
+# would hand every chunk to zarr's event-loop thread and on to a file-I/O thread (a socket
+# wake-up and two hand-offs per chunk: ~10 % of the CPU of a nearest write of the 6144^2
+# plane, docs/benchmarks.md). Every other store, LocalStore subclasses and wrappers included
+# (they may override the async methods), goes through zarr's event loop. Either way the call
+# is one whole operation on one object, retried by the caller.
+
+
+def _get(store: Any, key: str) -> Any:
+    local = blocking_local_store(store)
+    if local is not None:
+        return local.get_sync(key, prototype=default_buffer_prototype())
+    return sync(store.get(key, prototype=default_buffer_prototype()))
+
+
+def _set(store: Any, key: str, value: Any) -> None:
+    local = blocking_local_store(store)
+    if local is not None:
+        local.set_sync(key, value)
+    else:
+        sync(store.set(key, value))
+
+
+def _delete(store: Any, key: str) -> None:
+    local = blocking_local_store(store)
+    if local is not None:
+        local.delete_sync(key)
+    else:
+        sync(store.delete(key))
