@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 from typing import ClassVar
 
@@ -23,6 +24,46 @@ class CountingStore(zarr.storage.LocalStore):
         if buf is not None and not key.endswith("zarr.json"):
             self.reads[key] = self.reads.get(key, 0) + 1
         return buf
+
+
+class CallCounter(zarr.storage.WrapperStore):
+    """Any real store, wrapped to count its calls by kind (``calls["exists"]``, ``"get"``,
+    ``"list_dir"`` ...) and the directories listed (``listed``); shared by the copies zarr
+    makes of it (``with_read_only``)."""
+
+    def __init__(self, store, calls=None, listed=None):
+        super().__init__(store)
+        self.calls = Counter() if calls is None else calls
+        self.listed = [] if listed is None else listed
+
+    def _with_store(self, store):
+        return type(self)(store, self.calls, self.listed)
+
+    def reset(self):
+        self.calls.clear()
+        self.listed.clear()
+
+    async def get(self, key, prototype=None, byte_range=None):
+        if not key.endswith((".json", ".zarray", ".zattrs", ".zgroup")):
+            self.calls["get"] += 1
+        return await super().get(key, prototype, byte_range)
+
+    async def exists(self, key):
+        self.calls["exists"] += 1
+        return await super().exists(key)
+
+    def list_dir(self, prefix):
+        self.calls["list_dir"] += 1
+        self.listed.append(prefix)
+        return super().list_dir(prefix)
+
+    def list_prefix(self, prefix):
+        self.calls["list_prefix"] += 1
+        return super().list_prefix(prefix)
+
+    def list(self):
+        self.calls["list"] += 1
+        return super().list()
 
 
 SKIP = (".omescale-lock", ".partial")

@@ -52,6 +52,7 @@ __all__ = [
     "lock_key",
     "open_target",
     "release_lock",
+    "listed_names",
     "remove_partials",
     "source_options",
 ]
@@ -250,15 +251,29 @@ def check_node_replaceable(store: Store, path: str, where: str, *, overwrite: bo
     raise OutputExistsError(f"{where} exists and is not a zarr group or array")
 
 
+def listed_names(store: Store, directory: str) -> set[str]:
+    """The names in ``directory`` of ``store`` (keys and sub-directories; one listing, made
+    now: an fsspec file system's directory cache, e.g. s3fs's, is dropped for it first)."""
+    inner = unwrapped_store(store)
+    if isinstance(inner, FsspecStore):
+        inner.fs.invalidate_cache(f"{inner.path}/{directory}".rstrip("/"))
+
+    async def collect() -> set[str]:
+        return {name async for name in store.list_dir(directory)}
+
+    return retried(lambda: sync(collect()), f"listing of {directory or '/'}/")
+
+
 def is_empty(store: Store) -> bool:
-    """Whether the store holds nothing but (possibly) omescale's lock."""
+    """Whether the store holds nothing but (possibly) omescale's lock: one listing of its
+    root directory, never of every key below it."""
     path = local_path(store)
-    if path is not None:  # one directory listing, not a walk of every file below it
+    if path is not None:
         if not os.path.isdir(path):
             return not os.path.lexists(path)
         with os.scandir(path) as entries:
             return all(e.name == LOCK_KEY for e in entries)
-    return all(k == LOCK_KEY for k in list_keys(store))
+    return all(name == LOCK_KEY or name.endswith(_PARTIAL) for name in listed_names(store, ""))
 
 
 def clear_store(store: Store) -> None:
@@ -366,7 +381,13 @@ def _delete(store: Store, key: str) -> None:
 
 
 def remove_partials(store: Store, prefix: str = "") -> int:
-    """Delete temporary ``.partial`` files a killed LocalStore write left behind."""
+    """Delete temporary ``.partial`` files a killed LocalStore write left behind.
+
+    Other stores leave none (object stores write whole objects), so they are not listed: a
+    resume on S3 lists no level up front (``omescale.ngff.present`` lists per unit).
+    """
+    if not isinstance(unwrapped_store(store), LocalStore):
+        return 0
 
     async def collect() -> list[str]:
         return [k async for k in store.list_prefix(prefix) if k.endswith(_PARTIAL)]

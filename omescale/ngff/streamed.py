@@ -5,7 +5,8 @@ from the input, later levels back from the store), computes the stage's levels o
 whole-image kernels seen through the window (``omescale.lift.shifted``, so the values are
 those of the single-graph write, bit for bit), and writes the storage objects of its own box
 of every level, one task per object. On resume only the objects that are missing are written
-(one existence check per object of the unit, on the client).
+(one listing of each key directory the unit's objects lie in, on the client:
+``omescale.ngff.present``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from omescale.lift import lift_kernel
 from omescale.lift.layers import new_layer
 from omescale.lift.shifted import ShiftedKernel
 from omescale.methods import Methods
-from omescale.ngff.chunk_check import object_done
+from omescale.ngff.present import objects_done
 from omescale.ngff.strips import window_grid
 from omescale.ngff.tasks import store_block
 from omescale.ngff.tiles import window_reads
@@ -118,16 +119,18 @@ class StreamedWrite:
         assert array is not None, f"level {k} is not written by this job"
         return array
 
-    def _key(self, k: int, index: tuple[int, ...]) -> str:
-        array = self._array(k)
-        key = array.metadata.encode_chunk_key(index)
-        return f"{array.path}/{key}" if array.path else key
-
     def missing(self, unit: Unit) -> set[tuple[int, tuple[int, ...]]]:
         """The objects of ``unit`` not in the store yet, or torn on a store whose writes are
-        not atomic (``omescale.ngff.chunk_check.object_done``)."""
-        return {(k, idx) for k, idx in self.objects(unit)
-                if not object_done(self._array(k), self._key(k, idx))}
+        not atomic: one listing per key directory of the unit's objects, not one call per
+        object (``omescale.ngff.present.objects_done``)."""
+        levels: dict[int, list[tuple[int, ...]]] = {}
+        for k, idx in self.objects(unit):
+            levels.setdefault(k, []).append(idx)
+        out: set[tuple[int, tuple[int, ...]]] = set()
+        for k, indices in levels.items():
+            done = objects_done(self._array(k), indices)
+            out.update((k, idx) for idx in indices if idx not in done)
+        return out
 
     def graph(self, unit: Unit, only: set[tuple[int, tuple[int, ...]]] | None = None) -> Delayed:
         """One Delayed computing ``unit`` and writing its objects (``only`` those, if given);
