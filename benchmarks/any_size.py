@@ -2,10 +2,14 @@
 streamed vs one graph on the 2 GiB volume, tasks and bytes per unit, the scheduler's tasks.
 
     python -m benchmarks.any_size [--root DIR] [--seconds 60] [--skip-real] [--skip-volume]
+                                  [--rounds 3] [--methods ...] [--sizes 2 8 32]
 
 Every measurement runs in a fresh subprocess (its whole process tree's RSS sampled with
-psutil). Virtual inputs are zarr 3 arrays with no chunk stored (reads give the fill value).
-The machine is shared: the load average is printed next to the figures.
+psutil, its CPU seconds user+sys of the tree from the kernel's rusage of reaped children).
+Virtual inputs are zarr 3 arrays with no chunk stored (reads give the fill value). The
+machine is shared: the load average is printed next to the figures. ``--sizes`` writes
+streamed pyramids of 2, 8 and 32 GiB volumes (made by :func:`_pattern_volume`, deleted after)
+and prints each method's peak RSS per size.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -39,6 +44,7 @@ def _env() -> dict[str, str]:
 def _run(args: list[str], *, until: Any = None, limit: float = 3600) -> dict[str, Any]:
     """Run ``args``; sample the tree's RSS; stop it when ``until(elapsed)`` says so."""
     start = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=_env(), start_new_session=True)
     ps, peak, stopped = psutil.Process(proc.pid), 0, False
@@ -51,8 +57,10 @@ def _run(args: list[str], *, until: Any = None, limit: float = 3600) -> dict[str
             break
         time.sleep(0.05)
     out, err = proc.communicate()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     result = {"seconds": time.perf_counter() - start, "peak_rss": peak, "stopped": stopped,
-              "code": proc.returncode}
+              "code": proc.returncode, "cpu_seconds": cpu, "load": os.getloadavg()[0]}
     for line in out.splitlines():
         if line.startswith(_MARK):
             result.update(json.loads(line[len(_MARK):]))
@@ -153,10 +161,11 @@ def _volume(root: Path) -> Path:
     return path
 
 
-def volume(root: Path, methods: list[str]) -> list[dict[str, Any]]:
+def volume(root: Path, methods: list[str], rounds: int) -> list[dict[str, Any]]:
+    """Each method written as one graph and streamed, in alternation, ``rounds`` times each."""
     src, rows = _volume(root), []
     for method in methods:
-        for mode in ("no", "yes", "no", "yes"):
+        for mode in ("no", "yes") * rounds:
             out = root / f"vol-{mode}.zarr"
             shutil.rmtree(out, ignore_errors=True)
             res = _run([sys.executable, "-m", "omescale.cli", str(src), str(out), "--method",
@@ -164,6 +173,91 @@ def volume(root: Path, methods: list[str]) -> list[dict[str, Any]]:
             shutil.rmtree(out, ignore_errors=True)
             rows.append({"method": method, "stream": mode, **res})
     return rows
+
+
+#: The memory run's volumes: size in GiB -> shape (uint16, chunks 16x512x512).
+SIZES = {2: (64, 4096, 4096), 8: (64, 8192, 8192), 32: (64, 16384, 16384)}
+STREAMABLE = ["local_mean", "nearest", "resize", "gaussian", "zoom"]
+
+
+def _pattern_block(loc: tuple[tuple[int, int], ...]) -> Any:
+    """A cheap block of the memory run's volume: smooth ramps plus a small hashed texture
+    (a y-x plane computed once, plus z; compresses well, so 32 GiB is written in minutes)."""
+    import numpy as np
+
+    (z0, z1), (y0, y1), (x0, x1) = loc
+    y, x = np.ogrid[y0:y1, x0:x1]
+    plane = (y * 3 + x * 5) % 30011 + ((x * 2654435761 ^ y * 40503) & 255)
+    z = np.arange(z0, z1, dtype=np.uint16)[:, None, None] * 7
+    return plane.astype(np.uint16)[None] + z + np.uint16(20000)
+
+
+def _pattern_volume(root: Path, gib: int) -> Path:
+    """The ``gib`` GiB volume of the memory run, written chunk by chunk (blosc-lz4)."""
+    import concurrent.futures
+    import itertools
+
+    import zarr
+    from zarr.codecs import BloscCodec
+
+    path = root / f"pattern-{gib}gib.zarr"
+    done = path / "done"
+    if done.exists():
+        return path
+    shape, chunks = SIZES[gib], (16, 512, 512)
+    arr = zarr.create_array(str(path), shape=shape, chunks=chunks, dtype="uint16",
+                            compressors=BloscCodec(cname="lz4", clevel=5, shuffle="shuffle"),
+                            overwrite=True)
+
+    def write(index: tuple[int, ...]) -> None:
+        loc = tuple((i * c, min((i + 1) * c, n))
+                    for i, c, n in zip(index, chunks, shape, strict=True))
+        arr[tuple(slice(*r) for r in loc)] = _pattern_block(loc)
+
+    grid = itertools.product(*(range(-(-n // c)) for n, c in zip(shape, chunks, strict=True)))
+    with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 2) as pool:
+        list(pool.map(write, grid))
+    done.write_text("")
+    return path
+
+
+def memory_flat(root: Path, sizes: list[int], methods: list[str],
+                keep: bool) -> list[dict[str, Any]]:
+    """Peak tree RSS of a streamed write (laplacian: one graph, sizes up to 8 GiB) per size."""
+    rows = []
+    for gib in sizes:
+        t0 = time.perf_counter()
+        src = _pattern_volume(root, gib)
+        made = time.perf_counter() - t0
+        for method in methods:
+            laplacian = method == "laplacian"
+            if laplacian and gib > 8:
+                continue
+            out = root / "flat.zarr"
+            shutil.rmtree(out, ignore_errors=True)
+            res = _run([sys.executable, "-m", "omescale.cli", str(src), str(out), "--method",
+                        method, "--stream", "no" if laplacian else "yes", "--no-progress"])
+            shutil.rmtree(out, ignore_errors=True)
+            rows.append({"gib": gib, "method": method, "input_s": made, **res})
+            print(_flat_line(rows[-1]), flush=True)
+        if not keep and gib > 2:
+            shutil.rmtree(src, ignore_errors=True)
+    return rows
+
+
+def _flat_line(row: dict[str, Any]) -> str:
+    return (f"memory {row['gib']} GiB {row['method']}: peak tree RSS {_mib(row['peak_rss'])}, "
+            f"{row['seconds']:.0f} s wall, {row['cpu_seconds']:.0f} s CPU, load "
+            f"{row['load']:.1f} {row.get('error', '')}")
+
+
+def _flat_table(rows: list[dict[str, Any]], sizes: list[int]) -> None:
+    print("method     " + "".join(f"{g:>5} GiB  " for g in sizes) + " max/min")
+    for method in dict.fromkeys(r["method"] for r in rows):
+        peaks = {r["gib"]: r["peak_rss"] for r in rows if r["method"] == method}
+        cells = "".join(f"{_mib(peaks.get(g)):>10} " for g in sizes)
+        vals = list(peaks.values())
+        print(f"{method:<10} {cells} {max(vals) / min(vals):.2f}")
 
 
 _CLUSTER = """
@@ -202,40 +296,66 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.any_size", description=__doc__)
     p.add_argument("--root", type=Path, default=Path("/tmp/omescale-any-size"))
     p.add_argument("--seconds", type=float, default=60.0, help="length of the real write")
-    p.add_argument("--methods", nargs="+", default=["local_mean", "resize"])
+    p.add_argument("--methods", nargs="+", default=STREAMABLE)
+    p.add_argument("--rounds", type=int, default=3, help="alternations of the 2 GiB volume")
+    p.add_argument("--skip-dry", action="store_true")
     p.add_argument("--skip-real", action="store_true")
     p.add_argument("--skip-volume", action="store_true")
+    p.add_argument("--skip-cluster", action="store_true")
+    p.add_argument("--sizes", nargs="*", type=int, choices=sorted(SIZES), default=[],
+                   help="memory run: streamed writes of these volumes (GiB)")
+    p.add_argument("--keep-inputs", action="store_true", help="keep the memory run's volumes")
     args = p.parse_args(argv)
     args.root.mkdir(parents=True, exist_ok=True)
     print(f"load: {os.getloadavg()} on {os.cpu_count()} cores")
-    for row in dry_runs(args.root):
-        print(f"dry run {row['input']}: plan {row['plan_s']:.3f} s (+ import "
-              f"{row['import_s']:.1f} s), maxrss {_mib(row['maxrss'])}; CLI wall "
-              f"{row['cli_seconds']:.1f} s, tree {_mib(row['cli_peak_rss'])}; pickled plan "
-              f"{row['pickled_plan']} B; {row['units']} units, {row['objects']} objects")
-        print(row["report"].rstrip())
-    print(f"load: {os.getloadavg()}")
+    if args.sizes:
+        rows = memory_flat(args.root, args.sizes, args.methods, args.keep_inputs)
+        _flat_table(rows, args.sizes)
+        return 0
+    if not args.skip_dry:
+        _print_dry_runs(args.root)
     if not args.skip_real:
         r = real_write(args.root, args.seconds)
         print(f"real write 128 TiB (shards {SHARDS}): first level-0 object after "
               f"{r['first_object_s']} s; {r['objects']} objects in {r['seconds']:.0f} s; "
               f"peak tree RSS {_mib(r['peak_rss'])}; load {os.getloadavg()}")
     if not args.skip_volume:
-        rows = volume(args.root, args.methods)
-        for row in rows:
-            print(f"2 GiB volume {row['method']} stream={row['stream']}: {row['seconds']:.1f} s, "
-                  f"peak tree RSS {_mib(row['peak_rss'])} {row.get('error', '')}")
-        for method in args.methods:
-            one = min(r["seconds"] for r in rows if r["method"] == method and r["stream"] == "no")
-            st = min(r["seconds"] for r in rows if r["method"] == method and r["stream"] == "yes")
-            print(f"  {method}: streamed / one graph = {st / one:.2f} (best of 2 each)")
+        _print_volume(volume(args.root, args.methods, args.rounds), args.methods, args.rounds)
+    if not args.skip_cluster:
         c = cluster(args.root)
         print(f"LocalCluster (2 workers) 2 GiB resize streamed: {c.get('units')} units, "
               f"{c.get('tasks_per_unit')} tasks in the first unit, scheduler held at most "
               f"{c.get('max_scheduler_tasks')} tasks; {c.get('run_s', 0):.1f} s "
               f"{c.get('error', '')}")
-        print(f"load: {os.getloadavg()}")
+    print(f"load: {os.getloadavg()}")
     return 0
+
+
+def _print_dry_runs(root: Path) -> None:
+    for row in dry_runs(root):
+        print(f"dry run {row['input']}: plan {row['plan_s']:.3f} s (+ import "
+              f"{row['import_s']:.1f} s), maxrss {_mib(row['maxrss'])}; CLI wall "
+              f"{row['cli_seconds']:.1f} s, tree {_mib(row['cli_peak_rss'])}; pickled plan "
+              f"{row['pickled_plan']} B; {row['units']} units, {row['objects']} objects")
+        print(row["report"].rstrip())
+    print(f"load: {os.getloadavg()}")
+
+
+def _print_volume(rows: list[dict[str, Any]], methods: list[str], rounds: int) -> None:
+    for row in rows:
+        print(f"2 GiB volume {row['method']} stream={row['stream']}: {row['seconds']:.1f} s, "
+              f"{row['cpu_seconds']:.1f} s CPU, peak tree RSS {_mib(row['peak_rss'])}, load "
+              f"{row['load']:.1f} {row.get('error', '')}")
+    for method in methods:
+        best = {}
+        for mode in ("no", "yes"):
+            mine = [r for r in rows if r["method"] == method and r["stream"] == mode]
+            best[mode] = {k: min(r[k] for r in mine) for k in ("seconds", "cpu_seconds")}
+            best[mode]["peak_rss"] = max(r["peak_rss"] for r in mine)
+        one, st = best["no"], best["yes"]
+        print(f"  {method}: streamed / one graph = {st['seconds'] / one['seconds']:.2f} wall, "
+              f"{st['cpu_seconds'] / one['cpu_seconds']:.2f} CPU (best of {rounds} each); "
+              f"peak RSS {_mib(st['peak_rss'])} vs {_mib(one['peak_rss'])} (max of {rounds})")
 
 
 if __name__ == "__main__":
