@@ -79,7 +79,7 @@ def dry_run(image: Any, output: str, options: Mapping[str, Any], *, shards: Any,
     open_target(output, overwrite=overwrite, resume=resume, source=src.location,
                 storage_options=options.get("storage_options"))
     splan = stream_plan(plan, [lt.block for lt in layouts])
-    streamed = choose_stream(src.data, plan, layouts, stream=options.get("stream"))
+    streamed = choose_stream(src.data, plan, layouts, stream=options.get("stream"), splan=splan)
     out.write(f"dry run: {name or src.name} -> {output} (nothing written)\n")
     out.write(f"method {plan.method}, axes {plan.axes}{_axes_note(raw, options.get('axes'))}, "
               f"dtype {plan.dtype}, NGFF {'0.5' if zarr_format == 3 else '0.4'} "

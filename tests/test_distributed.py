@@ -48,13 +48,14 @@ def _clean(source, tmp_path):
 
 
 def test_cluster_output_equals_threaded(client, tmp_path, source):
+    """The one-graph write on the cluster (a cluster streams units by default)."""
     out = tmp_path / "out.zarr"
     with dask.config.set(scheduler="dask.distributed"):  # conftest pins threads otherwise
         assert parallel_slots() == 2  # the cluster's threads set how many pieces run at once
-        omescale.write_pyramid(source, out, **KW)
+        omescale.write_pyramid(source, out, stream=False, **KW)
     assert tree_bytes(out) == _clean(source, tmp_path)
     pending = omescale.write_pyramid(source, tmp_path / "b.zarr", shards=(1, 32, 32),
-                                     compute=False, **KW)
+                                     compute=False, stream=False, **KW)
     assert client.compute(pending).result() > 0 and is_complete(tmp_path / "b.zarr")
 
 
@@ -62,7 +63,7 @@ def test_cluster_strip_write_equals_threaded(client, tmp_path, source):
     """Strips of 2 blocks (4 strips, two stages): workers re-read halos and the stored level."""
     out = tmp_path / "strips.zarr"
     with dask.config.set({"scheduler": "dask.distributed", "omescale.strip-blocks": 2}):
-        omescale.write_pyramid(source, out, **KW)
+        omescale.write_pyramid(source, out, stream=False, **KW)
     assert tree_bytes(out) == _clean(source, tmp_path)
 
 

@@ -96,3 +96,31 @@ def test_killed_worker_mid_unit_loses_nothing(client, source, threaded, tmp_path
     runner.join(timeout=120)
     assert done == [job.plan.total_objects] and is_complete(out)
     assert tree_bytes(out) == threaded
+
+
+def _transfers(client):
+    """Data transfers between workers so far (every worker's incoming count)."""
+    counts = client.run(lambda dask_worker: dask_worker.state.transfer_incoming_count_total)
+    return sum(counts.values())
+
+
+def test_a_cluster_streams_a_unit_per_task_by_default(client, source, threaded, tmp_path):
+    """On a distributed client a write with a unit for every worker thread streams (no
+    ``stream=``), each unit one task: no block travels between workers; same bytes."""
+    out = tmp_path / "out.zarr"
+    with dask.config.set({**SMALL_UNITS, "scheduler": "dask.distributed"}):
+        job = omescale.write_pyramid(source, out, compute=False, **KW)
+        assert job.streamed and job.plan.stages[0].units >= 2
+        before = _transfers(client)
+        assert job.run() == job.plan.total_objects
+    assert _transfers(client) == before
+    assert tree_bytes(out) == threaded
+
+
+def test_a_cluster_keeps_one_graph_with_fewer_units_than_threads(client, source, tmp_path):
+    """One unit for two worker threads: one graph, so both workers compute."""
+    with dask.config.set(scheduler="dask.distributed"):
+        job = omescale.write_pyramid(source, tmp_path / "one.zarr", compute=False,
+                                     chunks=(4, 16, 16), scale_factors=[2, 4, 8, 16])
+        assert job.plan.stages[0].units == 1 and not job.streamed
+        assert job.run(client) > 0 and is_complete(tmp_path / "one.zarr")

@@ -36,6 +36,7 @@ from omescale.ngff.tasks import store_block
 from omescale.ngff.tiles import window_reads
 from omescale.plan import PyramidPlan
 from omescale.stream.units import StreamPlan, Unit, level_kernels, own_box, unit_windows
+from omescale.stream.window import client_threads
 
 __all__ = ["STREAM_OBJECTS", "StreamedWrite", "choose_stream", "stream_obstacle"]
 
@@ -56,9 +57,12 @@ def stream_obstacle(src: Any, plan: PyramidPlan) -> str | None:
 
 
 def choose_stream(src: Any, plan: PyramidPlan, layouts: Sequence[Any], *,
-                  stream: bool | None) -> bool:
+                  stream: bool | None, splan: StreamPlan) -> bool:
     """Whether to stream: as asked, else when the pyramid has more storage objects than the
-    ``omescale.stream-objects`` setting (default :data:`STREAM_OBJECTS`) and can stream.
+    ``omescale.stream-objects`` setting (default :data:`STREAM_OBJECTS`) and can stream, else
+    on a ``distributed`` client when the first stage of ``splan`` has a unit for every worker
+    thread (a unit is one task there: its blocks never travel between workers; see
+    docs/decisions.md, "A cluster runs units").
 
     The count takes every level of ``plan``, also a stored level 0 that levels are added to:
     one graph would hold a read task per object of it.
@@ -68,10 +72,15 @@ def choose_stream(src: Any, plan: PyramidPlan, layouts: Sequence[Any], *,
         raise InvalidOptionError(f"stream=True: {obstacle}")
     if stream is not None:
         return bool(stream)
+    if obstacle is not None:
+        return False
     limit = int(dask.config.get("omescale.stream-objects", None) or STREAM_OBJECTS)
     objects = sum(math.prod(-(-n // b) for n, b in zip(lv.shape, lt.block, strict=True))
                   for lv, lt in zip(plan.levels, layouts, strict=True))
-    return obstacle is None and objects > limit
+    if objects > limit:
+        return True
+    threads = client_threads()
+    return threads is not None and splan.stages[0].units >= threads
 
 
 def _no_gate(tile: tuple[int, ...]) -> None:

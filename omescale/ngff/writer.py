@@ -120,10 +120,10 @@ def run_pyramid_job(
     key, token = lock
     release = partial(release_lock, group.store, token, key)
     try:
-        streamed = choose_stream(src_data, plan, layouts, stream=stream)
+        splan = stream_plan(plan, [lt.block for lt in layouts], first=first)
+        streamed = choose_stream(src_data, plan, layouts, stream=stream, splan=splan)
         arrays = open_arrays(group, plan, layouts, paths, first=first, resume=resume,
                              where=where)
-        splan = stream_plan(plan, [lt.block for lt in layouts], first=first)
         if streamed:
             if resume:
                 for array in arrays[first:]:
@@ -253,7 +253,8 @@ def write_pyramid(
     stream
         ``True`` writes in a stream of bounded work units, ``False`` as one dask graph,
         ``None`` (default) streams large writes (``omescale.stream-objects`` storage objects,
-        default 4096) of inputs omescale reads itself; both give the same bytes.
+        default 4096) of inputs omescale reads itself, and on a ``distributed`` client any
+        such write with a unit for every worker thread; both give the same bytes.
     reader
         ``"bioio"`` opens a file path through bioio (the ``formats`` extra); default tifffile
         for TIFF and OME-TIFF, bioio for vendor formats (see :func:`omescale.inputs.open_input`).

@@ -28,7 +28,8 @@ from typing import Any, Protocol, TypeVar
 import dask
 import dask.base
 
-__all__ = ["WINDOW_FACTOR", "ClientRunner", "LocalRunner", "Runner", "run_window", "runner_for"]
+__all__ = ["WINDOW_FACTOR", "ClientRunner", "LocalRunner", "Runner", "client_threads",
+           "current_client", "run_window", "runner_for"]
 
 #: Units in flight per thread (one computing, one built and waiting).
 WINDOW_FACTOR = 2
@@ -109,15 +110,29 @@ class ClientRunner:
         return None
 
 
+def current_client() -> Any | None:
+    """The ``distributed`` client dask would compute on (the default client, or
+    ``scheduler="dask.distributed"``); ``None`` for dask's local schedulers."""
+    owner = getattr(dask.base.get_scheduler(), "__self__", None)
+    if type(owner).__name__ == "Client" and hasattr(owner, "nthreads"):
+        return owner
+    return None
+
+
+def client_threads() -> int | None:
+    """Worker threads of :func:`current_client`; ``None`` without one, for an asynchronous
+    client (its answer would be an awaitable) or while it has no workers."""
+    client = current_client()
+    if client is None or getattr(client, "asynchronous", False):
+        return None
+    return sum(client.nthreads().values()) or None
+
+
 def runner_for(client: Any = None) -> Runner:
     """``client``'s runner; else the scheduler dask would use: a ``distributed`` client's
     (the default client, or ``scheduler="dask.distributed"``), else a local one (threads
     from dask's ``num_workers`` setting or the CPU count; ``processes`` runs threads too)."""
-    if client is None:
-        scheduler = dask.base.get_scheduler()
-        owner = getattr(scheduler, "__self__", None)
-        if type(owner).__name__ == "Client" and hasattr(owner, "nthreads"):
-            client = owner
+    client = current_client() if client is None else client
     return LocalRunner() if client is None else ClientRunner(client)
 
 
