@@ -6,9 +6,10 @@ omescale version, method, spline order, axes, units, every level's shape, chunks
 transforms, codec, zarr format, the multiscale name, and the input's identity (location,
 shape, dtype, chunk shape and a content fingerprint). The fingerprint hashes a fixed sample of
 input blocks -- the first, the middle and the last of the block grid, each up to 16 MiB --
-read through the input's dask array: those blocks only, never the whole array, so a different
-image of the same shape and dtype is caught at the cost of three block reads when a write
-starts.
+read through the input's dask array (omescale's own reads: straight from their source, as a
+slice of a dask array of millions of blocks costs a pass over all its keys to compute): those
+blocks only, never the whole array, so a different image of the same shape and dtype is caught
+at the cost of three block reads when a write starts.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import dask.array as da
 import numpy as np
 
 from omescale._version import __version__
+from omescale.inputs.source import checked_source
 
 __all__ = ["SAMPLE_BYTES", "differences", "fingerprint", "job_record", "sample_blocks"]
 
@@ -49,6 +51,16 @@ def _sample_box(data: da.Array, index: tuple[int, ...]) -> tuple[slice, ...]:
     return tuple(slice(s, s + n) for s, n in zip(starts, lengths, strict=True))
 
 
+def _sample_values(data: da.Array, boxes: Sequence[tuple[slice, ...]]) -> list[Any]:
+    """The values of ``data`` in ``boxes``: read from omescale's own source where ``data`` is
+    one (a 128 TiB input of 4 Mi blocks: 3 reads instead of 15 s and 500 MiB of culling),
+    else computed with dask."""
+    source = checked_source(data)
+    if source is not None:
+        return [source[box] for box in boxes]
+    return list(dask.compute(*[data[box] for box in boxes]))
+
+
 def fingerprint(data: da.Array) -> str:
     """SHA-256 of the input's shape, dtype and the sampled blocks' values (C order).
 
@@ -57,7 +69,7 @@ def fingerprint(data: da.Array) -> str:
     """
     picks = sample_blocks(data.numblocks)
     boxes = [_sample_box(data, idx) for idx in picks]
-    values = dask.compute(*[data[box] for box in boxes])
+    values = _sample_values(data, boxes)
     digest = hashlib.sha256(f"{data.shape}|{np.dtype(data.dtype).str}".encode())
     for box, value in zip(boxes, values, strict=True):
         digest.update(repr([(b.start, b.stop) for b in box]).encode())
