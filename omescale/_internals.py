@@ -11,7 +11,8 @@ omescale quietly taking a slower path.
 - ``normalize_chunks``: documented as ``dask.array.api.normalize_chunks`` in recent dask
   releases, and as ``dask.array.core.normalize_chunks`` before: the same function.
 - ``array_source``: ``da.from_array(source)`` and ``da.from_zarr(array)`` keep the wrapped object
-  in their graph under the key ``"original-" + name``, in a second layer beside the chunk reads.
+  in their graph under the key ``"original-" + name``, in a second layer of that name beside the
+  chunk reads.
   dask offers no public way to ask an array what it reads; omescale uses it to recognise a plain
   read of a zarr array (to write it straight through) and its own lazy reads.
 - ``unwrapped_store``: a ``zarr.storage.WrapperStore`` keeps the store it wraps in ``_store``;
@@ -57,11 +58,13 @@ _ORIGINAL = "original-"
 def array_source(x: da.Array) -> Any | None:
     """The object ``x`` reads its chunks from when ``x`` is ``da.from_array(source)`` or
     ``da.from_zarr(array)`` as it is (not sliced, rechunked or computed on), else None."""
+    # The layer is looked up by name: ``graph.get(key)`` would ask every layer for the key,
+    # and a Blockwise layer answers by building all its tasks (267 s for a million blocks).
     graph = x.dask
-    source = graph.get(_ORIGINAL + x.name)
-    if source is None or len(graph.layers) != 2:
+    layer = graph.layers.get(_ORIGINAL + x.name)
+    if layer is None or len(graph.layers) != 2:
         return None
-    return source
+    return layer.get(_ORIGINAL + x.name)
 
 
 def unwrapped_store(store: Store) -> Store:

@@ -6,6 +6,8 @@ Each test fails loudly when a zarr or dask release moves or changes one of them:
 
 from __future__ import annotations
 
+import tracemalloc
+
 import dask.array as da
 import numpy as np
 import zarr
@@ -41,6 +43,19 @@ def test_from_zarr_keeps_its_source_under_the_original_key():
     for derived in (x[1:], x + 1, x.rechunk(2), x.astype("f4")):
         assert array_source(derived) is None
         assert plain_zarr_read(derived) is None
+
+
+def test_array_source_never_builds_a_huge_graph():
+    """16384 blocks computed on: asking what they read builds none of their tasks (looking the
+    key up in the whole graph built every task: 267 s and GiBs for a million blocks)."""
+    x = da.zeros((1024, 16384, 16384), dtype="u2", chunks=(64, 512, 512)) + 1
+    tracemalloc.start()
+    try:
+        assert array_source(x) is None and plain_zarr_read(x) is None
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20
 
 
 def test_from_array_keeps_its_source_under_the_original_key():
