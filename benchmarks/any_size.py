@@ -2,14 +2,17 @@
 streamed vs one graph on the 2 GiB volume, tasks and bytes per unit, the scheduler's tasks.
 
     python -m benchmarks.any_size [--root DIR] [--seconds 60] [--skip-real] [--skip-volume]
-                                  [--rounds 3] [--methods ...] [--sizes 2 8 32]
+                                  [--skip-cluster] [--skip-client] [--rounds 3] [--methods ...]
+                                  [--sizes 2 8 32]
 
 Every measurement runs in a fresh subprocess (its whole process tree's RSS sampled with
 psutil, its CPU seconds user+sys of the tree from the kernel's rusage of reaped children).
 Virtual inputs are zarr 3 arrays with no chunk stored (reads give the fill value). The
 machine is shared: the load average is printed next to the figures. ``--sizes`` writes
 streamed pyramids of 2, 8 and 32 GiB volumes (made by :func:`_pattern_volume`, deleted after)
-and prints each method's peak RSS per size.
+and prints each method's peak RSS per size. The client run writes 2 and 128 TiB virtual inputs
+on a LocalCluster for ``--seconds`` each and prints the client process's own peak RSS and the
+bytes its sockets received (kernel counters through ``ss``).
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from benchmarks.measure import tree_rss
 
 ROOT = Path(__file__).resolve().parent.parent
 VIRTUAL = {"128 TiB": (4096, 131072, 131072), "1 PiB": (16384, 131072, 262144)}
+#: The client-memory run's virtual inputs (uint16, chunks 64x512x512, nothing stored).
+CLIENT_SIZES = {"2 TiB": (256, 65536, 65536), "128 TiB": VIRTUAL["128 TiB"]}
 SHARDS = "64,2048,2048"
 _MARK = "@@any-size "
 
@@ -41,15 +46,20 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": path}
 
 
-def _run(args: list[str], *, until: Any = None, limit: float = 3600) -> dict[str, Any]:
-    """Run ``args``; sample the tree's RSS; stop it when ``until(elapsed)`` says so."""
+def _run(args: list[str], *, until: Any = None, limit: float = 3600,
+         watch: Any = None) -> dict[str, Any]:
+    """Run ``args``; sample the tree's RSS and the process's own; stop it when
+    ``until(elapsed)`` says so; ``watch(pid)`` at every sample."""
     start = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=_env(), start_new_session=True)
-    ps, peak, stopped = psutil.Process(proc.pid), 0, False
+    ps, peak, own, stopped = psutil.Process(proc.pid), 0, 0, False
     while proc.poll() is None:
         peak = max(peak, tree_rss(ps))
+        own = max(own, _own_rss(ps))
+        if watch is not None:
+            watch(proc.pid)
         elapsed = time.perf_counter() - start
         if (until is not None and until(elapsed)) or elapsed > limit:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -59,7 +69,8 @@ def _run(args: list[str], *, until: Any = None, limit: float = 3600) -> dict[str
     out, err = proc.communicate()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    result = {"seconds": time.perf_counter() - start, "peak_rss": peak, "stopped": stopped,
+    result = {"seconds": time.perf_counter() - start, "peak_rss": peak, "peak_own_rss": own,
+              "stopped": stopped,
               "code": proc.returncode, "cpu_seconds": cpu, "load": os.getloadavg()[0]}
     for line in out.splitlines():
         if line.startswith(_MARK):
@@ -69,13 +80,21 @@ def _run(args: list[str], *, until: Any = None, limit: float = 3600) -> dict[str
     return result
 
 
+def _own_rss(ps: psutil.Process) -> int:
+    try:
+        return int(ps.memory_info().rss)
+    except psutil.Error:
+        return 0
+
+
 def _virtual(root: Path, name: str) -> Path:
     import zarr
 
     path = root / f"virtual-{name.replace(' ', '')}.zarr"
     if not path.exists():
-        zarr.create_array(str(path), shape=VIRTUAL[name], chunks=(64, 512, 512),
-                          dtype="uint16", fill_value=0)
+        shape = {**VIRTUAL, **CLIENT_SIZES}[name]
+        zarr.create_array(str(path), shape=shape, chunks=(64, 512, 512), dtype="uint16",
+                          fill_value=0)
     return path
 
 
@@ -288,6 +307,107 @@ def cluster(root: Path) -> dict[str, Any]:
     return res
 
 
+_CLIENT = """
+import json, resource, threading, time, distributed, omescale
+from distributed.diagnostics.plugin import SchedulerPlugin
+UNIT = "omescale-unit-run-"
+class Units(SchedulerPlugin):
+    # In the scheduler: unit tasks given, most held at once, bytes of their results.
+    name = "omescale-units"
+    def __init__(self):
+        self.given = self.most = self.results = self.result_bytes = self.result_max = 0
+    async def start(self, scheduler):
+        self.scheduler = scheduler
+    def update_graph(self, scheduler, *, keys, **kwargs):
+        self.given += sum(str(k).startswith(UNIT) for k in keys)
+        self.most = max(self.most, sum(str(k).startswith(UNIT) for k in scheduler.tasks))
+    def transition(self, key, start, finish, *args, **kwargs):
+        if finish == "memory" and str(key).startswith(UNIT):
+            nbytes = self.scheduler.tasks[key].nbytes
+            self.results += 1
+            self.result_bytes += nbytes
+            self.result_max = max(self.result_max, nbytes)
+def stats(dask_scheduler):
+    p = dask_scheduler.plugins["omescale-units"]
+    return {{k: getattr(p, k) for k in ("given", "most", "results", "result_bytes",
+                                        "result_max")}}
+done = {{"units": 0, "bytes": 0}}
+def progress(p):
+    done["units"], done["bytes"] = p.units_done, p.bytes_done
+with distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None,
+                              silence_logs=50) as cluster, distributed.Client(cluster) as c:
+    c.register_plugin(Units())
+    job = omescale.write_pyramid({src!r}, {out!r}, method="local_mean", stream=True,
+                                 overwrite=True, compute=False)
+    start = time.perf_counter()
+    def report():
+        while True:
+            time.sleep(2)
+            print({mark!r} + json.dumps({{
+                "client_maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                "client_sent_bytes": c.scheduler_comm.byte_count, "units_done": done["units"],
+                "level_bytes_done": done["bytes"], "run_s": time.perf_counter() - start,
+                "plan_units": job.plan.units, **c.run_on_scheduler(stats)}}), flush=True)
+    threading.Thread(target=report, daemon=True).start()
+    job.run(c, progress=progress)
+"""
+
+
+def _socket_bytes(pid: int, seen: dict[str, int]) -> None:
+    """Keep each TCP socket of ``pid``'s bytes received so far (kernel tcp_info via ``ss``)."""
+    out = subprocess.run(["ss", "-tinpH"], capture_output=True, text=True).stdout
+    lines = out.splitlines()
+    for head, info in zip(lines[::2], lines[1::2], strict=False):
+        if f"pid={pid}," not in head:
+            continue
+        found = [f for f in info.split() if f.startswith("bytes_received:")]
+        if found:
+            name = " ".join(head.split()[3:5])
+            seen[name] = max(seen.get(name, 0), int(found[0].split(":")[1]))
+
+
+def client_memory(root: Path, seconds: float) -> list[dict[str, Any]]:
+    """A streamed local_mean write of each virtual input of :data:`CLIENT_SIZES` on a
+    LocalCluster (2 workers x 1 thread), stopped after ``seconds``: the client process's own
+    peak RSS (it also runs the LocalCluster's scheduler; the workers are its children), the
+    bytes its sockets received, the unit tasks the scheduler held and their results' size."""
+    rows = []
+    for name in CLIENT_SIZES:
+        out, received = root / "client.zarr", {}
+        code = _CLIENT.format(src=str(_virtual(root, name)), out=str(out), mark=_MARK)
+        last = [0.0]
+
+        def watch(pid: int, last: list[float] = last, received: dict = received) -> None:
+            if time.perf_counter() - last[0] > 1.0:
+                last[0] = time.perf_counter()
+                _socket_bytes(pid, received)
+
+        res = _run([sys.executable, "-c", code], until=lambda t: t >= seconds, watch=watch)
+        shutil.rmtree(out, ignore_errors=True)
+        rows.append({"input": name, **res, "received_bytes": sum(received.values()),
+                     "sockets": len(received)})
+        print(_client_line(rows[-1]), flush=True)
+    return rows
+
+
+def _client_line(r: dict[str, Any]) -> str:
+    done = r.get("level_bytes_done", 0)
+    return (f"client on a LocalCluster, {r['input']} virtual, local_mean streamed, stopped "
+            f"after {r['seconds']:.0f} s: client process peak RSS {_mib(r['peak_own_rss'])} "
+            f"(its own maxrss {_mib(r.get('client_maxrss'))}; tree with workers "
+            f"{_mib(r['peak_rss'])}); {r.get('units_done')} of {r.get('plan_units')} units "
+            f"done ({done / 2**30:.1f} GiB of level 0); the scheduler got "
+            f"{r.get('given')} unit tasks, held at most {r.get('most')}, results "
+            f"{r.get('result_bytes')} B in all (max {r.get('result_max')} B); the client "
+            f"sent {_kib(r.get('client_sent_bytes'))} to the scheduler and its "
+            f"{r['sockets']} sockets received {_kib(r['received_bytes'])}; load "
+            f"{r['load']:.1f} {r.get('error', '')}")
+
+
+def _kib(n: float | None) -> str:
+    return "-" if n is None else f"{n / 2**10:.0f} KiB"
+
+
 def _mib(n: float | None) -> str:
     return "-" if n is None else f"{n / 2**20:.0f} MiB"
 
@@ -302,6 +422,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--skip-real", action="store_true")
     p.add_argument("--skip-volume", action="store_true")
     p.add_argument("--skip-cluster", action="store_true")
+    p.add_argument("--skip-client", action="store_true",
+                   help="skip the client's memory on a LocalCluster (2 and 128 TiB virtual)")
     p.add_argument("--sizes", nargs="*", type=int, choices=sorted(SIZES), default=[],
                    help="memory run: streamed writes of these volumes (GiB)")
     p.add_argument("--keep-inputs", action="store_true", help="keep the memory run's volumes")
@@ -327,6 +449,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{c.get('tasks_per_unit')} tasks in the first unit, scheduler held at most "
               f"{c.get('max_scheduler_tasks')} tasks; {c.get('run_s', 0):.1f} s "
               f"{c.get('error', '')}")
+    if not args.skip_client:
+        client_memory(args.root, args.seconds)
     print(f"load: {os.getloadavg()}")
     return 0
 

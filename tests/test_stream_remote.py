@@ -1,6 +1,7 @@
 """A streamed write through a separately started ``dask scheduler`` + ``dask worker`` pair (the
 command-line entry points, as on a cluster): the same bytes as the threaded scheduler, and the
-scheduler, watched by a plugin of its own, never holds more than the window's tasks."""
+scheduler, watched by a plugin of its own, never holds more than the window's tasks, and a
+unit's result (all a client receives of it) is a small int."""
 
 import json
 import os
@@ -32,14 +33,16 @@ UNIT = "omescale-unit-run-"  # the key of a unit's task (omescale.stream.window.
 
 
 class MostTasks(distributed.diagnostics.plugin.SchedulerPlugin):
-    """Runs in the scheduler: the most unit tasks it held at once (any state), and how many
-    it was given. (The write's other computations, e.g. the job record's fingerprint of a few
-    input chunks, run before the stream on the same cluster.)"""
+    """Runs in the scheduler: the most unit tasks it held at once (any state), how many it
+    was given, and the largest result one of them left on a worker (the scheduler's own
+    ``nbytes``: what a client fetching it would receive). The write's other computations
+    (e.g. the job record's fingerprint of a few input chunks) run before the stream on the
+    same cluster and are not counted."""
 
     name = "omescale-most-tasks"
 
     def __init__(self):
-        self.most, self.units, self.scheduler = 0, 0, None
+        self.most, self.units, self.result, self.scheduler = 0, 0, 0, None
 
     async def start(self, scheduler):
         self.scheduler = scheduler
@@ -53,6 +56,8 @@ class MostTasks(distributed.diagnostics.plugin.SchedulerPlugin):
         self._look()
 
     def transition(self, key, start, finish, *args, **kwargs):
+        if finish == "memory" and str(key).startswith(UNIT):
+            self.result = max(self.result, self.scheduler.tasks[key].nbytes)
         self._look()
 
 
@@ -119,14 +124,17 @@ def test_streamed_write_on_a_separate_scheduler_and_worker(remote, source, tmp_p
         with dask.config.set(UNITS):
             job = omescale.write_pyramid(source, out, stream=True, compute=False, **KW)
             assert job.run(client) == job.plan.total_objects
-        most, units = client.run_on_scheduler(
+        most, units, result = client.run_on_scheduler(
             lambda dask_scheduler: (dask_scheduler.plugins[MostTasks.name].most,
-                                    dask_scheduler.plugins[MostTasks.name].units))
+                                    dask_scheduler.plugins[MostTasks.name].units,
+                                    dask_scheduler.plugins[MostTasks.name].result))
     window = THREADS * WINDOW_FACTOR
     assert job.plan.units > 5 * window and units == job.plan.units  # one task per unit
     # The window's units, plus finished ones whose release is still on its way from the
     # client (measured 5-6 with a window of 4): never the stream's total.
     assert window <= most <= 2 * window
+    # No data passes through the client: a unit's value is the count of objects it wrote.
+    assert 0 < result <= 64
     stored, reference = tree_bytes(out), tree_bytes(threaded)
     assert stored.keys() == reference.keys() and len(reference) > 100
     assert [k for k in reference if stored[k] != reference[k]] == []
