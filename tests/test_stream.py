@@ -25,6 +25,7 @@ from omescale.errors import CorruptInputError, InvalidOptionError
 from omescale.ngff.store import LOCK_KEY
 from omescale.plan import plan_pyramid
 from omescale.stream.units import iter_units, stream_plan
+from omescale.stream.window import MEMORY_BUDGET, units_at_once
 
 RNG = np.random.default_rng(16)
 # Units of 2x32x32 pixels and 16x16 chunks: 150 and 167 leave partial units (and partial
@@ -125,6 +126,46 @@ def test_local_window_is_bounded(tmp_path, source):
     assert job.plan.units > 20
     assert 1 <= counter.most <= 2  # one unit per thread, whatever the image
     assert counter.tasks < 60
+
+
+class _Running(Callback):
+    """The most tasks one computation had running at once (1 on the synchronous scheduler)."""
+
+    def __init__(self):
+        super().__init__()
+        self.most = 0
+
+    def _pretask(self, key, dsk, state):
+        self.most = max(self.most, len(state["running"]))
+
+
+def test_memory_budget_bounds_units_at_once_and_a_unit_then_shares_the_threads(tmp_path,
+                                                                              source):
+    written = {}
+    for budget in (None, 1):  # the default fits two units at once; one byte fits one
+        counter, running = _Concurrent(), _Running()
+        config = {**SMALL_UNITS, "num_workers": 2, "omescale.memory-budget": budget}
+        with dask.config.set(config), counter, running:
+            job = omescale.write_pyramid(source, tmp_path / f"{budget}.zarr", stream=True,
+                                         compute=False, method="resize", **KW)
+            job.run()
+        written[budget] = tree_bytes(tmp_path / f"{budget}.zarr")
+        # Two units at most, each on the synchronous scheduler; or one unit at a time on the
+        # threaded scheduler over both threads.
+        assert counter.most <= (2 if budget is None else 1)
+        assert running.most == (1 if budget is None else 2)
+    assert written[1] == written[None]
+
+
+def test_unit_memory_counts_the_objects_a_unit_assembles():
+    # The 128 TiB benchmark input with 64x2048x2048 shards: a unit of stage 0 reads 2 GiB of
+    # level 0, computes the 512 MiB shard of level 1 it writes, and joins one 512 MiB shard.
+    plan = plan_pyramid((4096, 131072, 131072), np.uint16, chunks=(64, 512, 512))
+    splan = stream_plan(plan, [(64, 2048, 2048)] * 7 + [lv.chunks for lv in plan.levels[7:]])
+    assert splan.stages[0].size == (64, 4096, 4096)
+    assert splan.unit_memory(0) == (2048 + 512 + 512) * 2**20
+    assert units_at_once(2, splan.unit_memory(0), MEMORY_BUDGET) == 1
+    assert units_at_once(2, splan.unit_memory(len(splan.stages) - 1), MEMORY_BUDGET) == 2
 
 
 def test_compute_false_streamed_job_is_one_delayed(tmp_path, source):

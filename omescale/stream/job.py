@@ -20,7 +20,7 @@ import dask
 from dask.delayed import Delayed
 
 from omescale.stream.units import StreamPlan, Unit, iter_units, own_box, stage_units
-from omescale.stream.window import WINDOW_FACTOR, run_window, runner_for
+from omescale.stream.window import WINDOW_FACTOR, memory_budget, run_window, runner_for
 
 __all__ = ["Progress", "PyramidJob", "StreamJob", "UnitWork"]
 
@@ -87,8 +87,7 @@ class StreamJob:
             retries: int = 2, window: int | None = None) -> int:
         """Run the stream on ``client`` (default: the current distributed client, else dask's
         local threads); return the number of storage objects written."""
-        runner = runner_for(client)
-        window = window or runner.threads * WINDOW_FACTOR
+        runner, budget = runner_for(client), memory_budget()
         plan, start = self.plan, time.perf_counter()
         totals = {"units": 0, "bytes": 0, "objects": 0}
         bytes_total = sum(plan.plan.nbytes(st.first) for st in plan.stages)
@@ -103,8 +102,10 @@ class StreamJob:
 
         try:
             for s in range(len(plan.stages)):  # a stage reads what the stage before wrote
-                run_window(stage_units(plan.stages, s), self._build, runner, window=window,
-                           retries=retries, done=done)
+                at_once = runner.fit(plan.unit_memory(s), budget)
+                run_window(stage_units(plan.stages, s), self._build, runner,
+                           window=window or at_once * WINDOW_FACTOR, retries=retries,
+                           done=done)
         except BaseException:
             self.release()
             raise

@@ -208,6 +208,21 @@ class StreamPlan:
         st = self.stages[stage]
         return _nbytes(self.plan, st.first, st.size)
 
+    def unit_memory(self, stage: int) -> int:
+        """Bytes one whole unit of ``stage`` may hold at once (its working set).
+
+        Its box of level ``first`` (read once, each block kept until the blocks of the next
+        level it feeds are computed), its box of every later level of the stage (computed
+        blocks wait until their storage object is whole) and one more copy of the largest
+        object it writes (an object joined from its blocks while it is written); halos and
+        kernel temporaries, a few pixels and one block per thread, are not counted.
+        """
+        st = self.stages[stage]
+        boxes = sum(_nbytes(self.plan, k, [-(-n // _ratio(self.plan, k, st.first, a))
+                                           for a, n in enumerate(st.size)])
+                    for k in range(st.first, st.last + 1))
+        return boxes + max(_nbytes(self.plan, k, self.blocks[k]) for k in self.written(stage))
+
     def objects_per_unit(self, stage: int) -> int:
         """Storage objects one whole unit of ``stage`` writes (at most)."""
         st = self.stages[stage]

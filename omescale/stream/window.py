@@ -3,9 +3,13 @@
 Units are built (their small graphs) only when a slot frees, so what the client and the
 scheduler hold is the window, never the image. Two runners share one loop:
 
-- :class:`LocalRunner`: dask's local schedulers. Each unit's graph runs on dask's synchronous
-  scheduler in one thread of a pool of ``threads`` (the kernels and codecs release the GIL), so
-  ``threads`` units compute at once and each holds only its own blocks.
+- :class:`LocalRunner`: dask's local schedulers. As many units compute at once as their
+  working set (``StreamPlan.unit_memory``) fits the memory budget (``omescale.memory-budget``,
+  default :data:`MEMORY_BUDGET`), at most ``threads`` and at least one. When ``threads``
+  fit, each unit's graph runs on dask's synchronous scheduler in one thread of a pool of
+  ``threads`` (the kernels and codecs release the GIL); when fewer fit, those few share the
+  threads: each runs on dask's threaded scheduler over one pool of ``threads`` workers. So
+  every thread works, and memory follows the budget, not units x threads.
 - :class:`ClientRunner`: a ``distributed.Client``: one task per unit (``client.submit``), in
   which a worker runs the unit's graph on the synchronous scheduler, as a local thread does.
   The unit's blocks never travel between workers (computed as a graph on the cluster, the
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, TypeVar
@@ -28,19 +33,38 @@ from typing import Any, Protocol, TypeVar
 import dask
 import dask.base
 
-__all__ = ["WINDOW_FACTOR", "ClientRunner", "LocalRunner", "Runner", "client_threads",
-           "current_client", "run_window", "runner_for"]
+__all__ = ["MEMORY_BUDGET", "WINDOW_FACTOR", "ClientRunner", "LocalRunner", "Runner",
+           "client_threads", "current_client", "memory_budget", "run_window", "runner_for",
+           "units_at_once"]
 
-#: Units in flight per thread (one computing, one built and waiting).
+#: Units in flight per unit computing (one computing, one built and waiting).
 WINDOW_FACTOR = 2
+
+#: Default bytes that the units computing at once on local threads may hold together
+#: (``omescale.memory-budget``).
+MEMORY_BUDGET = 2 * 2**30
 
 T = TypeVar("T")
 
 
+def memory_budget() -> int:
+    """The ``omescale.memory-budget`` dask setting (bytes), default :data:`MEMORY_BUDGET`."""
+    return max(1, int(dask.config.get("omescale.memory-budget", None) or MEMORY_BUDGET))
+
+
+def units_at_once(threads: int, unit_memory: int, budget: int) -> int:
+    """Units of ``unit_memory`` bytes each that compute at once within ``budget``: at most
+    ``threads``, at least one (a unit larger than the budget still runs, alone)."""
+    return max(1, min(threads, budget // max(1, unit_memory)))
+
+
 class Runner(Protocol):
-    """Where units run: ``threads`` slots, ``submit`` a dask collection, ``wait`` for some."""
+    """Where units run: ``threads`` slots, ``submit`` a dask collection, ``wait`` for some;
+    ``fit`` sets how many units of a stage compute at once and returns it."""
 
     threads: int
+
+    def fit(self, unit_memory: int, budget: int) -> int: ...
 
     def submit(self, collection: Any) -> Any: ...
 
@@ -54,16 +78,37 @@ def _compute_sync(collection: Any) -> Any:
 
 
 class LocalRunner:
-    """Units computed one per thread, each on dask's synchronous scheduler."""
+    """Units computed on local threads: ``threads`` units at once, each on dask's synchronous
+    scheduler, or fewer (``fit``) sharing the threads on dask's threaded scheduler."""
 
     def __init__(self, threads: int | None = None) -> None:
         self.threads = max(1, threads or dask.config.get("num_workers", None)
                            or os.cpu_count() or 1)
         self._pool = concurrent.futures.ThreadPoolExecutor(self.threads,
                                                            thread_name_prefix="omescale-unit")
+        self._shared: concurrent.futures.ThreadPoolExecutor | None = None
+        self._slots = threading.BoundedSemaphore(self.threads)
+        self.at_once = self.threads
+
+    def fit(self, unit_memory: int, budget: int) -> int:
+        """Let as many units compute at once as fit ``budget``; call between stages only."""
+        self.at_once = units_at_once(self.threads, unit_memory, budget)
+        self._slots = threading.BoundedSemaphore(self.at_once)
+        if self.at_once < self.threads and self._shared is None:
+            self._shared = concurrent.futures.ThreadPoolExecutor(
+                self.threads, thread_name_prefix="omescale-unit-task")
+        return self.at_once
+
+    def _compute(self, collection: Any, slots: threading.BoundedSemaphore,
+                 shared: concurrent.futures.ThreadPoolExecutor | None) -> Any:
+        with slots:  # a unit submitted beyond the slots waits here holding its graph only
+            if shared is None:
+                return _compute_sync(collection)
+            return dask.compute(collection, scheduler="threads", pool=shared)[0]
 
     def submit(self, collection: Any) -> concurrent.futures.Future:
-        return self._pool.submit(_compute_sync, collection)
+        shared = self._shared if self.at_once < self.threads else None
+        return self._pool.submit(self._compute, collection, self._slots, shared)
 
     def wait(self, futures: set[Any]) -> set[Any]:
         done, _ = concurrent.futures.wait(futures, return_when="FIRST_COMPLETED")
@@ -71,6 +116,8 @@ class LocalRunner:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._shared is not None:
+            self._shared.shutdown(wait=True)
 
 
 class _Carried:
@@ -95,6 +142,11 @@ class ClientRunner:
     def __init__(self, client: Any) -> None:
         self.client = client
         self.threads = max(1, sum(client.nthreads().values()))
+
+    def fit(self, unit_memory: int, budget: int) -> int:
+        """One unit per worker thread: each worker's own memory limit governs it."""
+        del unit_memory, budget
+        return self.threads
 
     def submit(self, collection: Any) -> Any:
         return self.client.submit(_compute_unit, _Carried(collection), pure=False,
