@@ -1,6 +1,7 @@
 """Profile one contender with py-spy (every thread: dask works in its worker threads).
 
-``python -m benchmarks.profile --method resize --size 0.25 [--contender omescale]`` runs the
+``python -m benchmarks.profile --method resize --size 0.25 [--contender omescale]`` (or
+``--workload em --matrix --size 1``: the matrix's size of a workload) runs the
 worker for that job under ``py-spy record --format raw`` (collapsed stacks, native frames off)
 and prints where the samples fall: by *category* (decompress, compress, zarr/async I/O, kernel
 maths, dask scheduling, idle) and the top functions by own samples and by inclusive samples.
@@ -102,12 +103,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--method", default="resize")
     p.add_argument("--workload", default="volume")
     p.add_argument("--size", type=float, default=0.25)
+    p.add_argument("--matrix", action="store_true", help="the workload at its matrix size")
     p.add_argument("--codec", default=DEFAULT_CODEC)
     p.add_argument("--rate", type=int, default=100, help="samples per second")
     p.add_argument("--out", default=str(ROOT / "bench-results" / "profile.txt"))
     p.add_argument("--data", default=str(ROOT / "bench-data"))
     args = p.parse_args(argv)
-    (wl,) = workloads([args.workload], size=args.size)
+    (wl,) = workloads([args.workload], size=args.size, matrix=args.matrix)
     src = ensure_input(wl, args.codec, Path(args.data))
     out_dir = Path(args.data) / "out" / "profile.zarr"
     shutil.rmtree(out_dir, ignore_errors=True)
