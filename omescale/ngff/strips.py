@@ -36,10 +36,11 @@ from dask.base import tokenize
 from omescale.api import level_kernel
 from omescale.inputs.source import checked_source, from_zarr_array
 from omescale.lift import lift_kernel
+from omescale.lift.regions import chunk_offsets
 from omescale.lift.shifted import ShiftedKernel
 from omescale.lift.sweep import sweep_lag
 from omescale.methods import Methods
-from omescale.ngff.tasks import write_counts
+from omescale.ngff.tasks import write_pieces
 from omescale.ngff.tiles import gate_steps, window_reads
 from omescale.plan import PyramidPlan
 
@@ -170,14 +171,24 @@ def window_grid(window: Sequence[Range], block: Sequence[int]) -> tuple[tuple[in
     return tuple(chunks)
 
 
-def _join(parts: dict[tuple[int, ...], da.Array], axes: Sequence[int],
-          prefix: tuple[int, ...] = ()) -> da.Array:
-    """Concatenate the strips' parts of one level along the strip axes."""
-    if len(prefix) == len(axes):
-        return parts[prefix]
-    n = 1 + max(key[len(prefix)] for key in parts if key[:len(prefix)] == prefix)
-    return da.concatenate([_join(parts, axes, (*prefix, m)) for m in range(n)],
-                          axis=axes[len(prefix)])
+def _own_pieces(
+    plan: PyramidPlan, stage: Stage, strip: Sequence[int], k: int, window: Sequence[Range],
+    chunks: tuple[tuple[int, ...], ...],
+) -> list[tuple[tuple[int, ...], tuple[slice, ...]]]:
+    """``(block index in the window, region of level k)`` of every block of the strip's window
+    of level ``k`` that lies in the strip's own part (the rest is the cone it shares with its
+    neighbours, which write it themselves). The window is cut at the storage grid, and a
+    strip's own part is whole storage objects, so each block is one object."""
+    per_axis = []
+    for a, ((lo, _), sizes) in enumerate(zip(window, chunks, strict=True)):
+        own = _proper(plan, stage, k, a, stage.index(strip, a)) if a in stage.size else None
+        cuts = chunk_offsets(sizes)
+        per_axis.append([
+            (j, slice(lo + c0, lo + c1)) for j, (c0, c1) in enumerate(itertools.pairwise(cuts))
+            if own is None or own[0] <= lo + c0 < own[1]
+        ])
+    return [(tuple(j for j, _ in combo), tuple(r for _, r in combo))
+            for combo in itertools.product(*per_axis)]
 
 
 def _steps(stages: Sequence[Stage], tiles: Sequence[tuple[int, ...]]) -> dict:
@@ -185,10 +196,6 @@ def _steps(stages: Sequence[Stage], tiles: Sequence[tuple[int, ...]]) -> dict:
     order = ((s, tile, strip) for s, st in enumerate(stages) for tile in tiles
              for strip in st.strips())
     return {step: n for n, step in enumerate(order)}
-
-
-def _stage_of(stages: Sequence[Stage], k: int) -> int:
-    return 0 if k == 0 else next(s for s, st in enumerate(stages) if st.first < k <= st.last)
 
 
 def strip_writes(
@@ -210,7 +217,8 @@ def strip_writes(
     steps = _steps(stages, tiles)
     gate_name = "omescale-strip-gate-" + tokenize(
         src.name, blocks, [a.store_path for a in arrays if a is not None])
-    parts: dict[int, dict[tuple[int, ...], da.Array]] = {}
+    counts: list[da.Array] = []
+    step_of: list[Any] = []
     for s, stage in enumerate(stages):
         if s == 0:
             source = checked_source(src)
@@ -238,22 +246,13 @@ def strip_writes(
                         window, kernel, tuple(hi - lo for lo, hi in windows[k]),
                         window_grid(windows[k], blocks[k]), plan.dtype,
                         name=f"{plan.method}-{k}-strip", lag=lag, order_axis=rows)
-                if k > stage.first or k == 0:
-                    own = tuple(
-                        slice(*(b - lo for b in _proper(plan, stage, k, a, stage.index(strip, a))))
-                        if a in stage.size else slice(None)
-                        for a, (lo, _) in enumerate(windows[k]))
-                    parts.setdefault(k, {})[tuple(strip)] = window[own]
-    axes = list(stages[0].size)
-    counts, step_of = [], []
-    for k, array in enumerate(arrays):
-        if array is None:
-            continue
-        level = _join(parts[k], axes)
-        counts.append(write_counts(level, array))
-        stage_index = _stage_of(stages, k)
-        step_of.append(lambda idx, k=k, s=stage_index: steps[
-            s, tuple(idx[a] for a in tile_axes),
-            tuple(min(idx[a] * blocks[k][a] // _step(plan, stages[s], k, a),
-                      stages[s].count[a] - 1) for a in axes)])
+                target = arrays[k]
+                if (k > stage.first or k == 0) and target is not None:
+                    # The strip's own blocks are written straight from the window's blocks.
+                    pieces = _own_pieces(plan, stage, strip, k, windows[k], window.chunks)
+                    tiles_of = [steps[s, tuple(r[a].start // blocks[k][a] for a in tile_axes),
+                                      strip] for _, r in pieces]
+                    name = f"omescale-write-{k}-" + tokenize(window.name, strip, gate_name)
+                    counts.append(write_pieces(window, target, pieces, name))
+                    step_of.append(lambda idx, table=tiles_of: table[idx[0]])
     return [gate_steps(counts, step_of, len(steps), gate_name)]

@@ -27,7 +27,7 @@ from omescale.ngff.retry import retried
 from omescale.ngff.store import atomic_writes, list_keys
 
 __all__ = ["block_keys", "missing_blocks", "store_block", "write_all", "write_blocks",
-           "write_counts"]
+           "write_counts", "write_pieces"]
 
 
 def store_block(block: np.ndarray, target: zarr.Array, region: tuple[slice, ...]) -> np.ndarray:
@@ -81,17 +81,35 @@ def write_blocks(
     _check_blocks(level, target)
     if not blocks:
         return da.zeros((), dtype=np.int64)
-    name = "omescale-resume-" + tokenize(level.name, target.store_path, list(blocks))
     offsets = [chunk_offsets(c) for c in level.chunks]
-    zeros = (0,) * (level.ndim - 1)
+    pieces = [(idx, tuple(slice(o[j], o[j + 1]) for o, j in zip(offsets, idx, strict=True)))
+              for idx in blocks]
+    name = "omescale-resume-" + tokenize(level.name, target.store_path, list(blocks))
+    return write_pieces(level, target, pieces, name).sum()
+
+
+def write_pieces(
+    blocks: da.Array, target: zarr.Array,
+    pieces: Sequence[tuple[tuple[int, ...], tuple[slice, ...]]], name: str,
+) -> da.Array:
+    """Lazily write block ``index`` of ``blocks`` to ``region`` of ``target`` for each
+    ``(index, region)`` of ``pieces``: one task per piece, straight on the block's key (no
+    slicing or joining layer in between); a count (1) per piece, along the first axis.
+
+    Each region must be exactly one storage object of ``target`` (chunk, or shard when
+    sharding; cut at the array's end), so no two tasks touch one object.
+    """
+    storage = target.shards or target.chunks
     layer = {}
-    for i, idx in enumerate(blocks):
-        region = tuple(slice(o[j], o[j + 1]) for o, j in zip(offsets, idx, strict=True))
-        layer[(name, i, *zeros)] = (store_block, (level.name, *idx), target, region)
-    graph = new_layer(name, layer, [level])
-    counts = da.Array(graph, name, chunks=((1,) * len(blocks), *[(1,)] * len(zeros)),
-                      dtype=np.int64, meta=np.empty((0,) * level.ndim, dtype=np.int64))
-    return counts.sum()
+    zeros = (0,) * (blocks.ndim - 1)
+    for i, (idx, region) in enumerate(pieces):
+        for r, c, n in zip(region, storage, target.shape, strict=True):
+            if r.start % c or r.stop != min(r.start + c, n):
+                raise ValueError(f"region {region} is not one storage object {storage}")
+        layer[(name, i, *zeros)] = (store_block, (blocks.name, *idx), target, region)
+    graph = new_layer(name, layer, [blocks])
+    return da.Array(graph, name, chunks=((1,) * len(pieces), *[(1,)] * len(zeros)),
+                    dtype=np.int64, meta=np.empty((0,) * blocks.ndim, dtype=np.int64))
 
 
 def block_keys(target: zarr.Array) -> dict[str, tuple[int, ...]]:
