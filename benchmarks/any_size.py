@@ -10,14 +10,16 @@ psutil, its CPU seconds user+sys of the tree from the kernel's rusage of reaped 
 Virtual inputs are zarr 3 arrays with no chunk stored (reads give the fill value). The
 machine is shared: the load average is printed next to the figures. ``--sizes`` writes
 streamed pyramids of 2, 8 and 32 GiB volumes (made by :func:`_pattern_volume`, deleted after)
-and prints each method's peak RSS per size. The client run writes 2 and 128 TiB virtual inputs
-on a LocalCluster for ``--seconds`` each and prints the client process's own peak RSS and the
-bytes its sockets received (kernel counters through ``ss``).
+and prints each method's peak RSS per size. The client run writes 2 and 128 TiB virtual
+inputs on a LocalCluster and on a separately started scheduler + worker pair for ``--seconds``
+each, and prints the client process's own peak RSS and the bytes its sockets received (kernel
+counters through ``ss``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -26,6 +28,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -334,8 +337,11 @@ def stats(dask_scheduler):
 done = {{"units": 0, "bytes": 0}}
 def progress(p):
     done["units"], done["bytes"] = p.units_done, p.bytes_done
-with distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None,
-                              silence_logs=50) as cluster, distributed.Client(cluster) as c:
+address = {address!r}
+cluster = None if address else distributed.LocalCluster(
+    n_workers=2, threads_per_worker=1, dashboard_address=None, silence_logs=50)
+with distributed.Client(address or cluster) as c:
+    c.wait_for_workers(2, timeout=120)
     c.register_plugin(Units())
     job = omescale.write_pyramid({src!r}, {out!r}, method="local_mean", stream=True,
                                  overwrite=True, compute=False)
@@ -366,33 +372,75 @@ def _socket_bytes(pid: int, seen: dict[str, int]) -> None:
             seen[name] = max(seen.get(name, 0), int(found[0].split(":")[1]))
 
 
+@contextlib.contextmanager
+def _remote_cluster(root: Path) -> Iterator[str]:
+    """A separately started ``dask scheduler`` (free port, read from its scheduler file) and
+    ``dask worker --nworkers 2 --nthreads 1``; its address; both stopped after."""
+    file = root / "scheduler.json"
+    file.unlink(missing_ok=True)
+    cli = [sys.executable, "-m", "dask"]
+    procs = [subprocess.Popen([*cli, "scheduler", "--host", "127.0.0.1", "--port", "0",
+                               "--no-dashboard", "--scheduler-file", str(file)], env=_env(),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)]
+    try:
+        address, end = None, time.monotonic() + 120
+        while address is None and time.monotonic() < end:
+            time.sleep(0.2)
+            try:
+                address = json.loads(file.read_text())["address"]
+            except (OSError, ValueError, KeyError):
+                continue
+        if address is None:
+            raise RuntimeError("the dask scheduler did not start")
+        procs.append(subprocess.Popen([*cli, "worker", address, "--nworkers", "2",
+                                       "--nthreads", "1", "--no-dashboard", "--local-directory",
+                                       str(root)], env=_env(), stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL, start_new_session=True))
+        yield address
+    finally:
+        for proc in reversed(procs):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _client_run(root: Path, name: str, seconds: float, address: str) -> dict[str, Any]:
+    out, received, last = root / "client.zarr", {}, [0.0]
+    shutil.rmtree(out, ignore_errors=True)
+    code = _CLIENT.format(src=str(_virtual(root, name)), out=str(out), mark=_MARK,
+                          address=address)
+
+    def watch(pid: int) -> None:
+        if time.perf_counter() - last[0] > 1.0:
+            last[0] = time.perf_counter()
+            _socket_bytes(pid, received)
+
+    res = _run([sys.executable, "-c", code], until=lambda t: t >= seconds, watch=watch)
+    return {"input": name, **res, "received_bytes": sum(received.values()),
+            "sockets": len(received), "cluster": "remote" if address else "LocalCluster"}
+
+
 def client_memory(root: Path, seconds: float) -> list[dict[str, Any]]:
-    """A streamed local_mean write of each virtual input of :data:`CLIENT_SIZES` on a
-    LocalCluster (2 workers x 1 thread), stopped after ``seconds``: the client process's own
-    peak RSS (it also runs the LocalCluster's scheduler; the workers are its children), the
-    bytes its sockets received, the unit tasks the scheduler held and their results' size."""
+    """A streamed local_mean write of each virtual input of :data:`CLIENT_SIZES`, stopped
+    after ``seconds``, on a LocalCluster (2 workers x 1 thread; its scheduler runs in the
+    client process, the workers are its children) and on a separately started ``dask
+    scheduler`` + ``dask worker`` pair (2 x 1): the client process's own peak RSS, the bytes
+    its sockets received, the unit tasks the scheduler held and their results' size."""
     rows = []
     for name in CLIENT_SIZES:
-        out, received = root / "client.zarr", {}
-        code = _CLIENT.format(src=str(_virtual(root, name)), out=str(out), mark=_MARK)
-        last = [0.0]
-
-        def watch(pid: int, last: list[float] = last, received: dict = received) -> None:
-            if time.perf_counter() - last[0] > 1.0:
-                last[0] = time.perf_counter()
-                _socket_bytes(pid, received)
-
-        res = _run([sys.executable, "-c", code], until=lambda t: t >= seconds, watch=watch)
-        shutil.rmtree(out, ignore_errors=True)
-        rows.append({"input": name, **res, "received_bytes": sum(received.values()),
-                     "sockets": len(received)})
+        rows.append(_client_run(root, name, seconds, ""))
         print(_client_line(rows[-1]), flush=True)
+        with _remote_cluster(root) as address:  # its workers outlive the killed client
+            rows.append(_client_run(root, name, seconds, address))
+        print(_client_line(rows[-1]), flush=True)
+    shutil.rmtree(root / "client.zarr", ignore_errors=True)
     return rows
 
 
 def _client_line(r: dict[str, Any]) -> str:
     done = r.get("level_bytes_done", 0)
-    return (f"client on a LocalCluster, {r['input']} virtual, local_mean streamed, stopped "
+    return (f"client on a {r['cluster']}, {r['input']} virtual, local_mean streamed, stopped "
             f"after {r['seconds']:.0f} s: client process peak RSS {_mib(r['peak_own_rss'])} "
             f"(its own maxrss {_mib(r.get('client_maxrss'))}; tree with workers "
             f"{_mib(r['peak_rss'])}); {r.get('units_done')} of {r.get('plan_units')} units "
