@@ -69,6 +69,35 @@ def test_streamed_equals_one_graph_bit_for_bit(tmp_path, source, method, layout)
     assert is_complete(tmp_path / "s.zarr")
 
 
+@pytest.mark.parametrize(("method", "layout"), [("resize", V3), ("gaussian", V2)])
+def test_widened_units_equal_one_graph_bit_for_bit(tmp_path, source, method, layout):
+    """Halo methods' units are widened along x within the budget (2x32x64, not 2x32x32), still
+    partial at every far edge; the bytes are those of one graph."""
+    kw = {**KW, **layout, "method": method}
+    with dask.config.set({"omescale.unit-bytes": 10_000}):
+        job = omescale.write_pyramid(source, tmp_path / "s.zarr", stream=True, compute=False,
+                                     **kw)
+        assert job.plan.stages[0].size == (2, 32, 64)
+        assert all(n % s for n, s in zip(IMAGE.shape, job.plan.stages[0].size, strict=True))
+        assert job.run() == job.plan.total_objects
+    omescale.write_pyramid(source, tmp_path / "g.zarr", stream=False, **kw)
+    streamed, graph = tree_bytes(tmp_path / "s.zarr"), tree_bytes(tmp_path / "g.zarr")
+    assert streamed.keys() == graph.keys() and len(graph) > 30
+    assert [k for k in graph if streamed[k] != graph[k]] == []
+
+
+@pytest.mark.parametrize(("method", "widened"), [
+    ("resize", True), ("gaussian", True), ("local_mean", False), ("nearest", False),
+])
+def test_units_widen_only_across_a_halo_and_within_the_budget(method, widened):
+    plan = plan_pyramid((64, 4096, 4096), np.uint16, chunks=(16, 512, 512), method=method)
+    splan = stream_plan(plan, [lv.chunks for lv in plan.levels], budget=256 * 2**20)
+    first = splan.stages[0]
+    assert (first.first, first.last) == (0, 2)
+    assert first.size == ((16, 2048, 4096) if widened else (16, 2048, 2048))
+    assert all(splan.unit_nbytes(s) <= 256 * 2**20 for s in range(len(splan.stages)))
+
+
 def test_unit_grid_is_arithmetic_and_lazy():
     plan = plan_pyramid((64, 1000, 1000), np.uint16, chunks=(16, 128, 128))
     splan = stream_plan(plan, [lv.chunks for lv in plan.levels], budget=2**20)

@@ -23,7 +23,7 @@ cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 IMAGE = np.random.default_rng(5).integers(0, 60000, size=(3, 150, 167), dtype=np.uint16)
 KW = {"chunks": (2, 16, 16), "scale_factors": [2, 4, 8], "method": "resize"}
-SMALL_UNITS = {"omescale.unit-bytes": 20_000}  # 26 units
+SMALL_UNITS = {"omescale.unit-bytes": 20_000}  # 20 units (widened along x)
 TINY_UNITS = {"omescale.unit-bytes": 5_000}  # 86 units
 
 
