@@ -81,7 +81,9 @@ def _cell_rows(cell: dict[str, Any], families: list[str]) -> list[str]:
         if fastest:
             extra.append(f"{fastest['seconds'] / ours['seconds']:.2f}x")
         if cluster:
-            extra.append(f"cluster {cluster['seconds']:.1f} s = "
+            cc = _cpu(cluster)
+            cpu_note = f" ({cc:.2f} cpu = {cc / co:.2f}x)" if cc and co else ""
+            extra.append(f"cluster {cluster['seconds']:.1f} s{cpu_note} = "
                          f"{cluster['seconds'] / ours['seconds']:.2f}x threads, "
                          f"{cluster['peak_rss'] / MiB:.0f} MiB")
         if failed:
@@ -141,8 +143,10 @@ def check_cell(cell: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
                         and r["method"] == fam), None)
         if cluster is not None and _ok(cluster):
             c = cluster["seconds"]
+            cc, tc = _cpu(cluster), _cpu(ours)
+            cpu_note = f"; CPU {cc / tc:.2f}x ({cc:.2f} s / {tc:.2f} s)" if cc and tc else ""
             out.append((f"{fam} cluster <= 1.15x threads", c <= 1.15 * t,
-                        f"{c / t:.2f}x ({c:.2f} s / {t:.2f} s)"))
+                        f"{c / t:.2f}x ({c:.2f} s / {t:.2f} s){cpu_note}"))
         elif cluster is not None:
             out.append((f"{fam} cluster runs", False, str(cluster.get("error"))))
     return out

@@ -57,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--matrix", action="store_true",
                    help="the workload matrix: volume, plane, slide, time-lapse, em, sharded, "
                         "cluster, inplace (or --workloads) x --codecs, at the MATRIX sizes")
+    p.add_argument("--full", action="store_true",
+                   help="with --matrix: the issue's sizes (the 2 GiB volume ...) instead of the "
+                        "MATRIX sizes that fit a shared machine")
     p.add_argument("--codecs", default="zstd-3,blosc-lz4",
                    help="codecs of the matrix (default zstd-3,blosc-lz4)")
     p.add_argument("--codec", default=DEFAULT_CODEC, choices=sorted(CODECS))
@@ -195,7 +198,7 @@ def _matrix(args: argparse.Namespace, families: list[str], result: dict[str, Any
     missing: dict[str, str | None] = {}
     t0 = time.perf_counter()
     for size in [float(s) for s in _csv(args.size)]:
-        for wl in workloads(names, quick=args.quick, size=size, matrix=True):
+        for wl in workloads(names, quick=args.quick, size=size, matrix=not args.full):
             kind = ("inplace" if wl.inplace else "sharded" if wl.shards
                     else "cluster" if wl.scheduler == "cluster" else "plain")
             runs = matrix_runs(kind, families, _csv(args.only) or None,

@@ -17,7 +17,7 @@ import traceback
 from pathlib import Path
 
 from benchmarks.contenders import CONTENDERS, Job, run_job
-from benchmarks.workloads import Workload, ensure_input
+from benchmarks.workloads import tiny_input
 
 MARKER = "RESULT "
 
@@ -34,15 +34,10 @@ def warm_up(job: Job) -> None:
 
     from benchmarks.job import axes_of
 
-    arr = zarr.open_array(str(Path(job.input) / "0"), mode="r")
-    axes = axes_of(arr)
-    shape = tuple(2 if a in "tc" else 4 if a == "z" else 128 for a in axes)
-    chunks = tuple(1 if a in "tc" else 4 if a == "z" else 32 for a in axes)
-    tiny = Workload("warmup", shape, chunks, str(arr.dtype), axes)
+    src = tiny_input(job.input, job.codec)
+    tiny = zarr.open_array(str(src / "0"), mode="r")
     shards = None if job.shards is None else tuple(
-        c * (2 if a in "yx" else 1) for c, a in zip(chunks, axes, strict=True))
-    # The tiny input is cached next to the job's input (made once per dtype, axes and codec).
-    src = ensure_input(tiny, job.codec, Path(job.input).parent / "warmup", log=lambda *_: None)
+        c * (2 if a in "yx" else 1) for c, a in zip(tiny.chunks, axes_of(tiny), strict=True))
     with tempfile.TemporaryDirectory(prefix="omescale-bench-warm-") as tmp:
         warm = dataclasses.replace(job, input=str(src), output=str(Path(tmp) / "out.zarr"),
                                    shards=shards)

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MATRIX_ORDER", "Workload", "ensure_input", "make_block", "workloads"]
+__all__ = ["MATRIX_ORDER", "Workload", "ensure_input", "make_block", "tiny_input", "workloads"]
 
 SEED = 20240607
 RANK = 4
@@ -188,3 +188,19 @@ def ensure_input(w: Workload, codec: str, root: Path, *, log: Any = print) -> Pa
     group.attrs.update(ome_attrs(w.axes, 1, w.name))
     done.write_text(json.dumps({"shape": w.shape, "chunks": w.chunks, "codec": codec}))
     return path
+
+
+def tiny_input(source: str, codec: str) -> Path:
+    """A tiny input like ``source`` (same dtype, axes and codec) for warming a contender up;
+    cached next to ``source`` (made once per dtype, axes and codec)."""
+    import zarr
+
+    from benchmarks.job import axes_of
+
+    arr = zarr.open_array(str(Path(source) / "0"), mode="r")
+    axes = axes_of(arr)
+    shape = tuple(2 if a in "tc" else 4 if a == "z" else 128 for a in axes)
+    chunks = tuple(1 if a in "tc" else 4 if a == "z" else 32 for a in axes)
+    tiny = Workload("warmup", shape, chunks, str(arr.dtype), axes)
+    return ensure_input(tiny, codec, Path(source).parent / "warmup", log=lambda *_: None)
+
