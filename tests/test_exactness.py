@@ -143,3 +143,22 @@ def test_float16_becomes_float32():
     assert y.dtype == np.float32
     ref = expected("resize", x.astype(np.float32), (2, 2))
     assert_matches_reference(y.compute(), ref, "resize")
+
+
+@pytest.mark.parametrize(("shape", "factors"), [
+    ((24, 36), (2, 2)), ((24, 36), (3, 4)), ((5, 24, 36), (1, 2, 3)), ((30, 8), (5, 1)),
+])
+def test_nearest_is_a_stride_where_the_factor_divides(shape, factors):
+    """Where N % f == 0, skimage's order-0 resize picks f*o + f//2 (index 2i+1 for f = 2): the
+    reference and omescale are that stride, on numpy and on any chunking, in the input dtype,
+    and the result is a copy (it holds no view of the input)."""
+    x = make_image(shape, "uint16", seed=3)
+    stride = x[tuple(slice(f // 2, None, f) for f in factors)]
+    ref = expected("nearest", x, factors)
+    np.testing.assert_array_equal(ref, stride)
+    eager = omescale.downsample(x, factors, method="nearest")
+    assert eager.dtype == x.dtype and eager.flags.c_contiguous and not np.shares_memory(eager, x)
+    np.testing.assert_array_equal(eager, stride)
+    for chunks in [(7, 5, 9)[-len(shape):], (1, 12, 7)[-len(shape):]]:
+        lazy = omescale.downsample(da.from_array(x, chunks=chunks), factors, method="nearest")
+        np.testing.assert_array_equal(compute_checked(lazy), stride)

@@ -43,26 +43,28 @@ class SeparableKernel:
         ]
         return min(r[0] for r in ranges), max(r[1] for r in ranges)
 
+    @property
+    def is_pick(self) -> bool:
+        """True for a pure selection (nearest): one term, every operator a pick or None."""
+        return len(self.terms) == 1 and all(op is None or op.is_pick for op in self.terms[0][1])
+
     def run_parts(
         self, views: Sequence[np.ndarray], targets: Sequence[tuple[slice, ...]],
         starts: Sequence[int], out: Sequence[Range],
     ) -> np.ndarray | None:
-        """Pure selections (nearest) gather each output row from the part that holds it."""
-        if len(self.terms) != 1 or not all(op is None or op.is_pick for op in self.terms[0][1]):
+        """Pure selections (nearest) copy each output row from the part that holds it, by
+        basic slicing wherever the picked indices advance by a common step."""
+        if not self.is_pick:
             return None
-        ops = self.terms[0][1]
-        picks = [
-            np.arange(o0, o1) if op is None else op.taps(o0, o1).index[:, 0]
-            for op, (o0, o1) in zip(ops, out, strict=True)
-        ]
+        picks = [_Picks.of(op, o0, o1) for op, (o0, o1) in zip(self.terms[0][1], out,
+                                                                strict=True)]
         result = np.empty(tuple(o1 - o0 for o0, o1 in out), dtype=self.out_dtype)
         for view, target in zip(views, targets, strict=True):
             rows, local = [], []
             for pick, s, sl in zip(picks, starts, target, strict=True):
-                g0, g1 = s + sl.start, s + sl.stop
-                r0, r1 = np.searchsorted(pick, g0), np.searchsorted(pick, g1)
-                rows.append(slice(int(r0), int(r1)))
-                local.append(pick[r0:r1] - g0)
+                r0, r1, index = pick.within(s + sl.start, s + sl.stop)
+                rows.append(slice(r0, r1))
+                local.append(index)
             if all(r.stop > r.start for r in rows):
                 result[tuple(rows)] = _gather(view, local)
         return result
@@ -70,6 +72,17 @@ class SeparableKernel:
     def __call__(
         self, region: np.ndarray, starts: Sequence[int], out: Sequence[Range]
     ) -> np.ndarray:
+        if self.is_pick:
+            # A selection is a copy of the picked rows: a strided view where the picks
+            # advance by a common step, never a float pass (the values are the input's).
+            if isinstance(region, PartedRegion):
+                result = self.run_parts(region.views, region.targets, starts, out)
+                assert result is not None  # a pure selection always runs by parts
+                return result
+            whole = self.run_parts([region], [tuple(slice(0, n) for n in region.shape)],
+                                   starts, out)
+            assert whole is not None
+            return whole
         # Terms often share an axis's operator: evaluate each (axis, operator) once.
         taps = {(a, op): _BlockTaps.of(op, r) for _, ops in self.terms
                 for a, (op, r) in enumerate(zip(ops, out, strict=True)) if op is not None}
@@ -252,11 +265,46 @@ def _as_slice(index: np.ndarray) -> slice | None:
     return None
 
 
-def _gather(view: np.ndarray, local: Sequence[np.ndarray]) -> np.ndarray:
+@dataclass(frozen=True)
+class _Picks:
+    """The input index each output row of one axis picks (``None`` op: every row itself),
+    with the common step when they form an arithmetic progression."""
+
+    o0: int
+    index: np.ndarray
+    step: int | None
+
+    @classmethod
+    def of(cls, op: AxisOp | None, o0: int, o1: int) -> _Picks:
+        if op is None:
+            return cls(o0, np.arange(o0, o1), 1)
+        return _picks(op, o0, o1)
+
+    def within(self, g0: int, g1: int) -> tuple[int, int, np.ndarray | slice]:
+        """Output rows ``r0..r1-1`` (block-relative) whose picks lie in input ``[g0, g1)``,
+        and their picks relative to ``g0``: a slice when the picks advance by a step."""
+        r0 = int(np.searchsorted(self.index, g0))
+        r1 = int(np.searchsorted(self.index, g1))
+        if self.step is not None and r1 > r0:
+            first, last = int(self.index[r0]) - g0, int(self.index[r1 - 1]) - g0
+            return r0, r1, slice(first, last + 1, self.step)
+        return r0, r1, self.index[r0:r1] - g0
+
+
+@functools.lru_cache(maxsize=128)
+def _picks(op: AxisOp, o0: int, o1: int) -> _Picks:
+    index = op.taps(o0, o1).index[:, 0]
+    found = _as_slice(index)
+    return _Picks(o0, index, None if found is None else found.step)
+
+
+def _gather(view: np.ndarray, local: Sequence[np.ndarray | slice]) -> np.ndarray:
     """``view[np.ix_(*local)]``, with basic slicing on every axis where it can."""
-    picked = view[tuple(_as_slice(i) or slice(None) for i in local)]
-    for axis, index in enumerate(local):
-        if _as_slice(index) is None:
+    basic = [i if isinstance(i, slice) else _as_slice(i) for i in local]
+    picked = view[tuple(b or slice(None) for b in basic)]
+    for axis, (index, b) in enumerate(zip(local, basic, strict=True)):
+        if b is None:
+            assert isinstance(index, np.ndarray)
             picked = np.take(picked, index, axis=axis)
     return picked
 
