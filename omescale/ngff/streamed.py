@@ -1,7 +1,8 @@
 """What one work unit of a streamed write reads, computes and writes: a small graph of its own.
 
 A unit (``omescale.stream.units``) reads its window of its stage's first level once (level 0
-from the input, later levels back from the store), computes the stage's levels on it with the
+from the input: omescale's own read, or a user's dask array culled to the window; later levels
+back from the store), computes the stage's levels on it with the
 whole-image kernels seen through the window (``omescale.lift.shifted``, so the values are
 those of the single-graph write, bit for bit), and writes the storage objects of its own box
 of every level, one task per object. On resume only the objects that are missing are written
@@ -27,6 +28,7 @@ from dask.delayed import Delayed
 from omescale.errors import InvalidOptionError
 from omescale.inputs.source import checked_source, from_zarr_array
 from omescale.lift import lift_kernel
+from omescale.lift.culled import culled_window, holds_chunks
 from omescale.lift.layers import new_layer
 from omescale.lift.shifted import ShiftedKernel
 from omescale.methods import Methods
@@ -48,9 +50,9 @@ Box = tuple[tuple[int, int], ...]
 
 def stream_obstacle(src: Any, plan: PyramidPlan) -> str | None:
     """Why the write of ``plan`` from ``src`` cannot stream (``None``: it can)."""
-    if checked_source(src) is None:
-        return ("only inputs omescale reads itself stream (a zarr, OME-Zarr, TIFF or .npy path "
-                "or zarr array)")
+    if checked_source(src) is None and holds_chunks(src):
+        return ("a numpy array (a graph holding its chunks in memory) is bounded by RAM and is "
+                "written as one graph")
     if Methods(plan.method) == Methods.LAPLACIAN:
         return "laplacian's float Gaussian chain is not stored, so it cannot be read back"
     return None
@@ -108,10 +110,26 @@ class StreamedWrite:
     def __post_init__(self) -> None:
         self.kernels = level_kernels(self.splan.plan)
 
-    def _reader(self, first: int) -> Any:
-        if first == self.splan.stages[0].first:
-            return checked_source(self.source)
-        return checked_source(from_zarr_array(self._array(first), f"level {first}"))
+    def _read(self, level: int, window: Box, chunks: tuple[int, ...], token: str) -> da.Array:
+        """Level ``level`` over ``window``, in blocks of ``chunks`` cut at its storage grid.
+
+        The first stage's level is the input: omescale's own read (in the input's storage
+        objects, each decoded once) or a user's dask array culled to the window
+        (``omescale.lift.culled``); a later stage's is read back from the store.
+        """
+        grid = window_grid(window, chunks)
+        if level != self.splan.stages[0].first:
+            reader = checked_source(from_zarr_array(self._array(level), f"level {level}"))
+            read = chunks
+        else:
+            reader = checked_source(self.source)
+            if reader is None:
+                part = culled_window(self.source, window)
+                return part if part.chunks == grid else part.rechunk(grid)
+            read = tuple(reader.chunks)
+        out = window_reads(reader, tuple(lo for lo, _ in window), window_grid(window, read),
+                           (), _no_gate, f"omescale-unit-read-{token}")
+        return out if read == chunks else out.rechunk(grid)
 
     def objects(self, unit: Unit) -> list[tuple[int, tuple[int, ...]]]:
         """``(level, block index)`` of every storage object ``unit`` writes."""
@@ -146,20 +164,13 @@ class StreamedWrite:
         its value is the number of objects written."""
         plan, stage = self.splan.plan, self.splan.stages[unit.stage]
         windows = unit_windows(plan, self.kernels, stage, unit)
-        reader = self._reader(stage.first)
-        first = windows[stage.first]
-        # A fresh token per build: a retried unit must not meet its failed keys on a scheduler.
+        # A fresh token per build: a retried unit must not meet its failed keys on a scheduler
+        # (a user's dask input keeps its own keys).
         token = uuid.uuid4().hex
         # Levels are computed in storage chunks (a shard's worth of input is never one task's
         # region) and joined into the storage objects (shards) only to be written.
-        # The input is read in its own storage objects (each decoded once), stored levels in
-        # their chunks.
         chunks = [tuple(lv.chunks) for lv in plan.levels]
-        read = tuple(reader.chunks) if stage.first == 0 else chunks[stage.first]
-        window = window_reads(reader, tuple(lo for lo, _ in first), window_grid(first, read),
-                              (), _no_gate, f"omescale-unit-read-{token}")
-        if read != chunks[stage.first]:
-            window = window.rechunk(window_grid(first, chunks[stage.first]))
+        window = self._read(stage.first, windows[stage.first], chunks[stage.first], token)
         if window.dtype != plan.dtype:
             window = window.astype(plan.dtype)
         parts = []

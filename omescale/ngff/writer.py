@@ -253,7 +253,7 @@ def write_pyramid(
     stream
         ``True`` writes in a stream of bounded work units, ``False`` as one dask graph,
         ``None`` (default) streams large writes (``omescale.stream-objects`` storage objects,
-        default 4096) of inputs omescale reads itself, and on a ``distributed`` client any
+        default 4096) of any input but a numpy array, and on a ``distributed`` client any
         such write with a unit for every worker thread; both give the same bytes.
     reader
         ``"bioio"`` opens a file path through bioio (the ``formats`` extra); default tifffile
