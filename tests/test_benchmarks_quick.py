@@ -40,6 +40,8 @@ def test_quick_benchmark_runs(tmp_path: Path) -> None:
         # Two rounds; the row keeps the faster one.
         assert len(rows[label]["all_seconds"]) == 2
         assert rows[label]["seconds"] == min(rows[label]["all_seconds"])
+        assert len(rows[label]["all_cpu_seconds"]) == 2
+        assert rows[label]["cpu_seconds"] in rows[label]["all_cpu_seconds"]
 
 
 @pytest.mark.parametrize("codec, shards", [("zstd-3", None), ("blosc-lz4", (4, 64, 64))])
