@@ -24,6 +24,12 @@ omescale quietly taking a slower path.
   thread and on to a file-I/O thread. Only a plain ``LocalStore`` qualifies: a subclass or a
   ``WrapperStore`` may override the async methods (zarr 3.4's ``WrapperStore.get_sync``
   would bypass a wrapper's own ``get``).
+- ``data_nodes``: ``HighLevelGraph.cull`` lists the output keys of every layer (millions for a
+  large array) whenever one layer holds a value in dask's legacy form; ``da.from_array`` and
+  ``da.from_zarr`` keep their source object so. Wrapping such plain data values in
+  ``dask._task_spec.DataNode`` (what dask's own ``convert_legacy_graph`` makes of them) lets a
+  window of a user's array be culled in time proportional to the window. ``DataNode`` lives in
+  the private ``dask._task_spec``.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ from __future__ import annotations
 from typing import Any
 
 import dask.array as da
+from dask._task_spec import DataNode, GraphNode
+from dask.highlevelgraph import HighLevelGraph, MaterializedLayer
 from zarr.abc.store import Store
 from zarr.core.sync import sync
 from zarr.storage import LocalStore, WrapperStore
@@ -46,8 +54,8 @@ except ImportError:  # dask before dask.array.api: the same function, documented
     from dask.array.core import normalize_chunks
 
 __all__ = [
-    "array_source", "blocking_local_store", "default_buffer_prototype", "normalize_chunks",
-    "sync", "unwrapped_store",
+    "array_source", "blocking_local_store", "data_nodes", "default_buffer_prototype",
+    "normalize_chunks", "sync", "unwrapped_store",
 ]
 
 _BLOCKING = ("get_sync", "set_sync", "delete_sync")
@@ -80,3 +88,21 @@ def blocking_local_store(store: Store) -> LocalStore | None:
     if type(store) is LocalStore and all(hasattr(store, name) for name in _BLOCKING):
         return store
     return None
+
+
+def _plain_data(value: Any) -> bool:
+    """A legacy graph value that can be neither a task nor a key nor an alias of one."""
+    return not isinstance(value, GraphNode | tuple | list | dict | set | str | bytes | int | float)
+
+
+def data_nodes(graph: HighLevelGraph) -> HighLevelGraph:
+    """``graph`` with every materialized layer that holds plain data only (``da.from_array``'s
+    source object) in dask's task-spec form, or ``graph`` itself when it has none."""
+    layers = dict(graph.layers)
+    for name, layer in graph.layers.items():
+        if isinstance(layer, MaterializedLayer) and layer.has_legacy_tasks and all(
+                _plain_data(value) for value in layer.values()):
+            layers[name] = MaterializedLayer({k: DataNode(k, v) for k, v in layer.items()})
+    if all(layers[name] is graph.layers[name] for name in layers):
+        return graph
+    return HighLevelGraph(layers, dict(graph.dependencies))

@@ -113,3 +113,20 @@ def test_blocking_local_store_calls_write_atomically_what_the_async_ones_read(tm
     store.delete_sync("a/c/0")
     store.delete_sync("a/c/0")  # a missing object is no error, as for the async delete
     assert not sync(store.exists("a/c/0"))
+
+
+def test_data_nodes_turn_a_source_object_into_a_task_spec_node():
+    """dask's cull lists every key of every layer while one layer is legacy: ``data_nodes``
+    leaves none in a ``da.from_zarr`` graph, and the graph computes the same."""
+    z = zarr.create_array(zarr.storage.MemoryStore(), shape=(6, 8), chunks=(3, 4), dtype="u2")
+    z[:] = np.arange(48, dtype="u2").reshape(6, 8)
+    x = da.from_zarr(z) + 1
+    assert any(layer.has_legacy_tasks for layer in x.dask.layers.values()), \
+        "dask no longer keeps from_zarr's source as a legacy value (data_nodes may go)"
+    graph = _internals.data_nodes(x.dask)
+    assert not any(layer.has_legacy_tasks for layer in graph.layers.values())
+    same = da.Array(graph, x.name, x.chunks, meta=x._meta)
+    assert np.array_equal(same.compute(), z[:] + 1)
+    plain = da.zeros((4, 4), chunks=2) + 1
+    assert _internals.data_nodes(plain.dask) is plain.dask
+

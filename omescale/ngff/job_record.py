@@ -26,7 +26,7 @@ import numpy as np
 
 from omescale._version import __version__
 from omescale.inputs.source import checked_source
-from omescale.lift.culled import culled_window
+from omescale.lift.culled import cullable, culled_window
 
 __all__ = ["SAMPLE_BYTES", "differences", "fingerprint", "job_record", "sample_blocks"]
 
@@ -61,6 +61,7 @@ def _sample_values(data: da.Array, boxes: Sequence[tuple[slice, ...]]) -> list[A
     if source is not None:
         return [source[box] for box in boxes]
     windows = [[(b.start, b.stop) for b in box] for box in boxes]
+    data = cullable(data)
     return list(dask.compute(*[culled_window(data, window) for window in windows]))
 
 

@@ -28,7 +28,7 @@ from dask.delayed import Delayed
 from omescale.errors import InvalidOptionError
 from omescale.inputs.source import checked_source, from_zarr_array
 from omescale.lift import lift_kernel
-from omescale.lift.culled import culled_window, holds_chunks
+from omescale.lift.culled import cullable, culled_window, holds_chunks
 from omescale.lift.layers import new_layer
 from omescale.lift.shifted import ShiftedKernel
 from omescale.methods import Methods
@@ -97,8 +97,9 @@ def _total(*counts: np.ndarray) -> int:
 class StreamedWrite:
     """The per-unit graphs of one streamed pyramid write (picklable, small).
 
-    ``source`` is omescale's own read of the level the first stage computes from (level 0
-    from ``open_input``, or the stored level 0 that ``add_levels`` adds levels to);
+    ``source`` is the level the first stage computes from: level 0 from ``open_input``
+    (omescale's own read, or a user's dask array), or the stored level 0 that ``add_levels``
+    adds levels to;
     ``arrays[k]`` the opened output array of level ``k`` (``None`` below ``splan.first``).
     """
 
@@ -106,9 +107,12 @@ class StreamedWrite:
     source: da.Array
     arrays: Sequence[zarr.Array | None]
     kernels: list[Any] = field(init=False)
+    _input: da.Array | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.kernels = level_kernels(self.splan.plan)
+        # A user's dask array, prepared once for the windows cut from it.
+        self._input = None if checked_source(self.source) is not None else cullable(self.source)
 
     def _read(self, level: int, window: Box, chunks: tuple[int, ...], token: str) -> da.Array:
         """Level ``level`` over ``window``, in blocks of ``chunks`` cut at its storage grid.
@@ -124,7 +128,8 @@ class StreamedWrite:
         else:
             reader = checked_source(self.source)
             if reader is None:
-                part = culled_window(self.source, window)
+                assert self._input is not None
+                part = culled_window(self._input, window)
                 return part if part.chunks == grid else part.rechunk(grid)
             read = tuple(reader.chunks)
         out = window_reads(reader, tuple(lo for lo, _ in window), window_grid(window, read),
