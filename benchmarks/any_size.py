@@ -194,7 +194,14 @@ def volume(root: Path, methods: list[str], rounds: int) -> list[dict[str, Any]]:
                         method, "--stream", mode, "--no-progress"])
             shutil.rmtree(out, ignore_errors=True)
             rows.append({"method": method, "stream": mode, **res})
+            print(_volume_line(rows[-1]), flush=True)
     return rows
+
+
+def _volume_line(row: dict[str, Any]) -> str:
+    return (f"2 GiB volume {row['method']} stream={row['stream']}: {row['seconds']:.1f} s, "
+            f"{row['cpu_seconds']:.1f} s CPU, peak tree RSS {_mib(row['peak_rss'])}, load "
+            f"{row['load']:.1f} {row.get('error', '')}")
 
 
 #: The memory run's volumes: size in GiB -> shape (uint16, chunks 16x512x512).
@@ -245,25 +252,30 @@ def _pattern_volume(root: Path, gib: int) -> Path:
 
 def memory_flat(root: Path, sizes: list[int], methods: list[str],
                 keep: bool) -> list[dict[str, Any]]:
-    """Peak tree RSS of a streamed write (laplacian: one graph, sizes up to 8 GiB) per size."""
-    rows = []
+    """Peak tree RSS of a streamed write (laplacian: one graph, sizes up to 8 GiB) per size;
+    method after method (all sizes each), so an interrupted run leaves whole rows."""
+    rows, made = [], {}
     for gib in sizes:
         t0 = time.perf_counter()
-        src = _pattern_volume(root, gib)
-        made = time.perf_counter() - t0
-        for method in methods:
-            laplacian = method == "laplacian"
+        _pattern_volume(root, gib)
+        made[gib] = time.perf_counter() - t0
+        print(f"input {gib} GiB made in {made[gib]:.0f} s", flush=True)
+    for method in methods:
+        laplacian = method == "laplacian"
+        for gib in sizes:
             if laplacian and gib > 8:
                 continue
             out = root / "flat.zarr"
             shutil.rmtree(out, ignore_errors=True)
-            res = _run([sys.executable, "-m", "omescale.cli", str(src), str(out), "--method",
-                        method, "--stream", "no" if laplacian else "yes", "--no-progress"])
+            res = _run([sys.executable, "-m", "omescale.cli", str(_pattern_volume(root, gib)),
+                        str(out), "--method", method, "--stream", "no" if laplacian else "yes",
+                        "--no-progress"])
             shutil.rmtree(out, ignore_errors=True)
-            rows.append({"gib": gib, "method": method, "input_s": made, **res})
+            rows.append({"gib": gib, "method": method, "input_s": made[gib], **res})
             print(_flat_line(rows[-1]), flush=True)
-        if not keep and gib > 2:
-            shutil.rmtree(src, ignore_errors=True)
+    if not keep:
+        for gib in sizes:
+            shutil.rmtree(root / f"pattern-{gib}gib.zarr", ignore_errors=True)
     return rows
 
 
@@ -514,10 +526,6 @@ def _print_dry_runs(root: Path) -> None:
 
 
 def _print_volume(rows: list[dict[str, Any]], methods: list[str], rounds: int) -> None:
-    for row in rows:
-        print(f"2 GiB volume {row['method']} stream={row['stream']}: {row['seconds']:.1f} s, "
-              f"{row['cpu_seconds']:.1f} s CPU, peak tree RSS {_mib(row['peak_rss'])}, load "
-              f"{row['load']:.1f} {row.get('error', '')}")
     for method in methods:
         best = {}
         for mode in ("no", "yes"):
