@@ -185,7 +185,8 @@ class StreamedWrite:
                                        tuple(lo for lo, _ in windows[k]))
                 window = lift_kernel(window, kernel, tuple(hi - lo for lo, hi in windows[k]),
                                      window_grid(windows[k], chunks[k]), plan.dtype,
-                                     name=f"omescale-unit-{plan.method}-{k}-{token}")
+                                     name=f"omescale-unit-{plan.method}-{k}-{token}",
+                                     lag=None if only is not None else 1)
             if k in self.splan.written(unit.stage):
                 box = own_box(plan, stage, k, unit)
                 own = tuple(slice(lo - w0, hi - w0)
