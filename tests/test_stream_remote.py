@@ -25,7 +25,7 @@ cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the plugin class 
 
 IMAGE = np.random.default_rng(7).integers(0, 60000, size=(3, 150, 167), dtype=np.uint16)
 KW = {"chunks": (2, 16, 16), "scale_factors": [2, 4, 8], "method": "resize"}
-UNITS = {"omescale.unit-bytes": 20_000}  # 26 units
+UNITS = {"omescale.unit-bytes": 10_000}  # 46 units
 THREADS = 2  # the worker's threads
 
 
