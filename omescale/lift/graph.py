@@ -24,7 +24,7 @@ from dask.base import tokenize
 from omescale._internals import normalize_chunks
 from omescale.kernels.parted import PartedRegion
 from omescale.lift.layers import new_layer
-from omescale.lift.regions import AxisBlock, plan_axis
+from omescale.lift.regions import AxisBlock, chunk_offsets, plan_axis
 from omescale.lift.sweep import chain, sweep_axis, sweep_order
 
 __all__ = ["lift_kernel", "output_chunks"]
@@ -91,10 +91,13 @@ def _run_region(
     return kernel(_assemble(blocks, spec), spec.starts, spec.out)
 
 
-def _run_aligned(block: np.ndarray, kernel: Any, block_info: Any = None) -> np.ndarray:
-    starts = tuple(lo for lo, _ in block_info[0]["array-location"])
-    out = tuple(tuple(r) for r in block_info[None]["array-location"])
-    return kernel(block, starts, out)
+def _run_aligned(block: np.ndarray, kernel: Any, starts: Sequence[Sequence[int]],
+                 ends: Sequence[Sequence[int]], block_id: tuple[int, ...] = ()) -> np.ndarray:
+    """The kernel on input block ``block_id``: its start from the input's chunk offsets
+    ``starts``, its output range from the output's offsets ``ends``."""
+    first = tuple(s[i] for s, i in zip(starts, block_id, strict=True))
+    out = tuple((e[i], e[i + 1]) for e, i in zip(ends, block_id, strict=True))
+    return kernel(block, first, out)
 
 
 def lift_kernel(
@@ -138,8 +141,13 @@ def _lift(
     if all(b.whole_chunk and b.parts[0][0] == i for ax in axes for i, b in enumerate(ax)) and all(
         len(ax) == len(c) for ax, c in zip(axes, x.chunks, strict=True)
     ):
+        # Everything but the block index travels in the function: dask walks each task's
+        # arguments when it builds the graph (a ``block_info`` dict per task is ~50 objects).
+        run = partial(_run_aligned, kernel=kernel,
+                      starts=tuple(tuple(chunk_offsets(c)) for c in x.chunks),
+                      ends=tuple(tuple(chunk_offsets(c)) for c in out_chunks))
         return da.map_blocks(
-            _run_aligned, x, kernel=kernel, chunks=out_chunks, dtype=dtype, name=token,
+            run, x, chunks=out_chunks, dtype=dtype, name=token,
             meta=np.empty((0,) * x.ndim, dtype=dtype),
         )
     halos: dict = {}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from typing import Any
+from functools import partial
 
 import dask.array as da
 import numpy as np
@@ -42,8 +42,10 @@ def store_block(block: np.ndarray, target: zarr.Array, region: tuple[slice, ...]
     return np.ones((1,) * block.ndim, dtype=np.int64)
 
 
-def _write_mapped(block: np.ndarray, target: zarr.Array, block_info: Any = None):
-    region = tuple(slice(a, b) for a, b in block_info[0]["array-location"])
+def _write_mapped(block: np.ndarray, target: zarr.Array, offsets: Sequence[Sequence[int]],
+                  block_id: tuple[int, ...] = ()) -> np.ndarray:
+    """Write block ``block_id`` (its region from the level's chunk ``offsets``)."""
+    region = tuple(slice(o[i], o[i + 1]) for o, i in zip(offsets, block_id, strict=True))
     return store_block(block, target, region)
 
 
@@ -61,8 +63,12 @@ def _check_blocks(level: da.Array, target: zarr.Array) -> None:
 def write_counts(level: da.Array, target: zarr.Array) -> da.Array:
     """Lazily write every block of ``level``; a count (1) per block, in the block grid."""
     _check_blocks(level, target)
+    # The target and the offsets travel in the function (a partial), and each task gets only
+    # its block index: dask walks every task's arguments when it builds the graph, and a
+    # ``block_info`` dict per task (or a zarr array as a keyword) is ~50 objects to walk.
+    offsets = tuple(tuple(chunk_offsets(c)) for c in level.chunks)
     return da.map_blocks(
-        _write_mapped, level, target=target, dtype=np.int64,
+        partial(_write_mapped, target=target, offsets=offsets), level, dtype=np.int64,
         chunks=tuple((1,) * n for n in level.numblocks),
         name="omescale-write-" + tokenize(level.name, target.store_path),
         meta=np.empty((0,) * level.ndim, dtype=np.int64),
