@@ -264,3 +264,29 @@ def test_cli_example_resume_checks_the_seed(tmp_path, monkeypatch, capsys):
     assert _everything(tmp_path / "x.zarr") == before
     assert main(["example", "x.zarr", *args, "--seed", "3", "--resume"]) == 0
     assert tree_bytes(tmp_path / "x.zarr") == tree_bytes(tmp_path / "clean.zarr")
+
+
+def test_fingerprint_samples_are_read_once_and_stay_with_their_write(tmp_path):
+    # The write takes the fingerprint's sample chunks from its own copy of the source instead
+    # of reading them again; the caller's array keeps nothing, so another computation of it
+    # reads the store.
+    from _ngff_util import CountingStore
+
+    from omescale.inputs import open_input
+    from omescale.inputs.source import checked_source
+
+    path = tmp_path / "in.zarr"
+    zarr.create_array(str(path), shape=IMAGE.shape, chunks=(16, 16), dtype=IMAGE.dtype)[:] = IMAGE
+    data = open_input(zarr.open_array(CountingStore(str(path), read_only=True), mode="r")).data
+    CountingStore.reads = {}
+    job = omescale.write_pyramid(data, tmp_path / "out.zarr", compute=False, **KW)
+    assert sum(CountingStore.reads.values()) == 3  # first, middle and last chunk
+    assert not checked_source(data)._kept
+    job.run()
+    assert set(CountingStore.reads.values()) == {1} and len(CountingStore.reads) == 30
+    np.testing.assert_array_equal(data.compute(), IMAGE)
+    assert set(CountingStore.reads.values()) == {2}
+    omescale.write_pyramid(IMAGE, tmp_path / "clean.zarr", **KW)
+    for level in ("0", "1", "2"):
+        np.testing.assert_array_equal(zarr.open_array(str(tmp_path / "out.zarr" / level))[:],
+                                      zarr.open_array(str(tmp_path / "clean.zarr" / level))[:])

@@ -207,7 +207,7 @@ def test_base_is_read_once_per_pyramid(tmp_path, method):
     CountingStore.reads = {}
     base = zarr.open_array(CountingStore(str(src), read_only=True), mode="r")
     omescale.write_pyramid(base, tmp_path / "out.zarr", method=method, scale_factors=[2, 4, 8])
-    # The job record's fingerprint reads the first, middle and last chunk once more.
-    sampled = {"c/0/0", "c/2/2", "c/3/3"}
+    # The job record's fingerprint reads the first, middle and last chunk; the write takes
+    # them from there instead of reading them again.
     assert len(CountingStore.reads) == 16
-    assert {k: n for k, n in CountingStore.reads.items() if n != 1} == dict.fromkeys(sampled, 2)
+    assert set(CountingStore.reads.values()) == {1}

@@ -7,6 +7,7 @@ decoded raises :class:`CorruptInputError` naming the array, the chunk and its bo
 
 from __future__ import annotations
 
+import copy
 import os
 from typing import Any
 
@@ -19,7 +20,8 @@ from omescale._internals import array_source
 from omescale.errors import CorruptInputError
 from omescale.ngff.chunk_io import chunk_codec, chunk_index, read_chunk
 
-__all__ = ["CheckedSource", "checked_source", "file_version", "from_zarr_array", "lazy_read"]
+__all__ = ["CheckedSource", "checked_source", "file_version", "from_zarr_array", "lazy_read",
+           "private_reads"]
 
 _PREFIX = "omescale-read-"
 
@@ -35,11 +37,37 @@ class CheckedSource:
                  chunks: tuple[int, ...]) -> None:
         self.opener, self.name = opener, name
         self.shape, self.dtype, self.ndim, self.chunks = shape, dtype, len(shape), chunks
+        self._kept: dict[tuple, np.ndarray] = {}
 
     def __dask_tokenize__(self) -> str:
         return tokenize(self.name, self.shape, str(self.dtype), self.chunks)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Kept chunks stay in this process: a worker reads its own.
+        return {**self.__dict__, "_kept": {}}
+
+    def keep(self, region: tuple[slice, ...]) -> np.ndarray:
+        """Read ``region``; when it is one whole storage chunk, hand the same values to the
+        next read of it (once) instead of reading and decoding it again.
+
+        The job record's fingerprint samples a few chunks before the write starts; the write
+        then reads them from here. At most those few chunks are held until read (or until the
+        write's graph, which holds this source, is dropped).
+        """
+        values = self[region]
+        if self._whole_chunk(region):
+            self._kept[_region_key(region)] = values
+        return values
+
+    def _whole_chunk(self, region: tuple[slice, ...]) -> bool:
+        return all(s.step in (None, 1) and s.start % c == 0 and s.stop == min(s.start + c, n)
+                   for s, c, n in zip(region, self.chunks, self.shape, strict=True))
+
     def __getitem__(self, region: tuple[slice, ...]) -> np.ndarray:
+        if self._kept:
+            kept = self._kept.pop(_region_key(region), None)
+            if kept is not None:
+                return kept
         try:
             array = self.opener()
             if isinstance(array, zarr.Array):
@@ -55,6 +83,10 @@ class CheckedSource:
                 f"cannot read chunk {chunk} (region [{bounds}]) of input array {self.name}: "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
+
+
+def _region_key(region: tuple[slice, ...]) -> tuple:
+    return tuple((s.start, s.stop, s.step) for s in region)
 
 
 class _Fixed:
@@ -81,6 +113,19 @@ def checked_source(x: Any) -> CheckedSource | None:
         return None
     source = array_source(x)
     return source if isinstance(source, CheckedSource) else None
+
+
+def private_reads(x: Any) -> Any:
+    """``x`` with a source object of its own when ``x`` is one of omescale's lazy reads (same
+    name, keys and chunks), else ``x``: what one write keeps in its source
+    (:meth:`CheckedSource.keep`) is then dropped with that write's graph, never handed to
+    another computation of ``x``."""
+    source = checked_source(x)
+    if source is None:
+        return x
+    own = copy.copy(source)
+    own._kept = {}
+    return lazy_read(own, chunks=x.chunks)
 
 
 def from_zarr_array(array: zarr.Array, name: str) -> da.Array:

@@ -9,7 +9,8 @@ input blocks -- the first, the middle and the last of the block grid, each up to
 read through the input's dask array (omescale's own reads: straight from their source, as a
 slice of a dask array of millions of blocks costs a pass over all its keys to compute): those
 blocks only, never the whole array, so a different image of the same shape and dtype is caught
-at the cost of three block reads when a write starts.
+at the cost of three block reads when a write starts; ``write_pyramid`` then takes those
+blocks from its source instead of reading them again (``keep``).
 """
 
 from __future__ import annotations
@@ -52,28 +53,31 @@ def _sample_box(data: da.Array, index: tuple[int, ...]) -> tuple[slice, ...]:
     return tuple(slice(s, s + n) for s, n in zip(starts, lengths, strict=True))
 
 
-def _sample_values(data: da.Array, boxes: Sequence[tuple[slice, ...]]) -> list[Any]:
+def _sample_values(data: da.Array, boxes: Sequence[tuple[slice, ...]],
+                   keep: bool = False) -> list[Any]:
     """The values of ``data`` in ``boxes``: read from omescale's own source where ``data`` is
     one (a 128 TiB input of 4 Mi blocks: 3 reads instead of 15 s and 500 MiB of culling),
     else computed with dask from the input's graph culled to those blocks
     (``omescale.lift.culled``, as a streamed unit reads it)."""
     source = checked_source(data)
     if source is not None:
-        return [source[box] for box in boxes]
+        return [source.keep(box) if keep else source[box] for box in boxes]
     windows = [[(b.start, b.stop) for b in box] for box in boxes]
     data = cullable(data)
     return list(dask.compute(*[culled_window(data, window) for window in windows]))
 
 
-def fingerprint(data: da.Array) -> str:
+def fingerprint(data: da.Array, *, keep: bool = False) -> str:
     """SHA-256 of the input's shape, dtype and the sampled blocks' values (C order).
 
     Each sampled block is hashed whole up to ``SAMPLE_BYTES`` (larger blocks: their leading
-    part of that size); only those blocks are computed.
+    part of that size); only those blocks are computed. ``keep``: an omescale source keeps
+    the sampled storage chunks for the write's own read of them
+    (``omescale.inputs.source.CheckedSource.keep``; pass a ``private_reads`` array).
     """
     picks = sample_blocks(data.numblocks)
     boxes = [_sample_box(data, idx) for idx in picks]
-    values = _sample_values(data, boxes)
+    values = _sample_values(data, boxes, keep)
     digest = hashlib.sha256(f"{data.shape}|{np.dtype(data.dtype).str}".encode())
     for box, value in zip(boxes, values, strict=True):
         digest.update(repr([(b.start, b.stop) for b in box]).encode())
@@ -90,7 +94,7 @@ def _level(lv: Any, layout: Any) -> dict[str, Any]:
 
 def job_record(
     plan: Any, layouts: Sequence[Any], data: da.Array, *, location: str | None,
-    zarr_format: int, name: str | None = None,
+    zarr_format: int, name: str | None = None, keep: bool = False,
 ) -> dict[str, Any]:
     """What a write job is, as plain JSON values (see the module docstring).
 
@@ -106,6 +110,9 @@ def job_record(
         Path or URL of the input, ``None`` for an in-memory array.
     zarr_format, name
         The output's zarr format and multiscale name.
+    keep
+        Let the write read the fingerprint's samples from ``data``'s source instead of
+        reading them again (see :func:`fingerprint`).
     """
     codecs = sorted({layout.codec for layout in layouts})
     record = {
@@ -120,7 +127,7 @@ def job_record(
         "levels": [_level(lv, lt) for lv, lt in zip(plan.levels, layouts, strict=True)],
         "input": {"location": location, "shape": list(data.shape),
                   "dtype": np.dtype(data.dtype).str, "chunks": list(data.chunksize),
-                  "fingerprint": fingerprint(data)},
+                  "fingerprint": fingerprint(data, keep=keep)},
     }
     return json.loads(json.dumps(record))  # exactly what reading it back from JSON gives
 

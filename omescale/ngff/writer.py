@@ -18,6 +18,7 @@ from omescale._version import __version__
 from omescale.errors import OutputExistsError
 from omescale.inputs import InputImage, open_input
 from omescale.inputs.order import in_ngff_order
+from omescale.inputs.source import private_reads
 from omescale.methods import METHOD_SPECS, Methods
 from omescale.ngff.codecs import DEFAULT_CODEC
 from omescale.ngff.job import (
@@ -292,8 +293,11 @@ def write_pyramid(
         attrs = {**src.attributes, **attrs}
     target = open_target(store, overwrite=overwrite, resume=resume, source=src.location,
                          storage_options=storage_options)
-    job = job_record(plan, layouts, src.data, location=src.location, zarr_format=zarr_format,
-                     name=name)
+    # This write's own source object: the fingerprint's samples kept in it for the write's
+    # reads of them are dropped with this write.
+    data = private_reads(src.data)
+    job = job_record(plan, layouts, data, location=src.location, zarr_format=zarr_format,
+                     name=name, keep=True)
     token = acquire_lock(target.store, target.location)
     try:
         if overwrite:
@@ -303,6 +307,6 @@ def write_pyramid(
     except BaseException:
         release_lock(target.store, token)
         raise
-    return run_pyramid_job(group, src.data, plan, layouts, attrs, first=0, resume=resume,
+    return run_pyramid_job(group, data, plan, layouts, attrs, first=0, resume=resume,
                            where=target.location, lock=(lock_key(), token), compute=compute,
                            stream=stream, complete=complete)
