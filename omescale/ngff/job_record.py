@@ -82,7 +82,7 @@ def fingerprint(data: da.Array, *, keep: bool = False) -> str:
     for box, value in zip(boxes, values, strict=True):
         digest.update(repr([(b.start, b.stop) for b in box]).encode())
         # The array's own buffer (C order): the bytes ``tobytes()`` would copy out first.
-        digest.update(np.ascontiguousarray(value))
+        digest.update(np.ascontiguousarray(value).data)
     return digest.hexdigest()
 
 
