@@ -154,7 +154,8 @@ def test_local_window_is_bounded(tmp_path, source):
         job.run()
     assert job.plan.units > 20
     assert 1 <= counter.most <= 2  # one unit per thread, whatever the image
-    # A unit's graph is its own few blocks (halo levels in sweep pieces, chained and joined).
+    # A unit's graph is its own few blocks (halo levels in sweep pieces, chained and joined,
+    # and the gates of their reads).
     assert counter.tasks < 80
 
 

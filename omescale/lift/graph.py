@@ -109,6 +109,7 @@ def lift_kernel(
     name: str = "omescale",
     lag: int | None = None,
     order_axis: int | None = None,
+    marks: dict[int, Any] | None = None,
 ) -> da.Array:
     """A lazy array of ``out_shape``: block ``b`` is ``kernel`` on the input region it reaches.
 
@@ -116,6 +117,9 @@ def lift_kernel(
     pieces in row order, at most ``lag`` at a time, and joined back into ``out_chunks``
     (``omescale.lift.sweep``: memory stays flat in the image width); the values are the same.
     Other kernels' blocks are chained in row order along ``order_axis`` when it is given.
+    ``marks``, when given, receives for each input chunk row ``r`` along the sweep axis the key
+    of a task that is done once the sweep finished its first piece ending in row ``r`` (for
+    reads that should wait for the sweep, e.g. read row ``r + 1`` after ``marks[r]``).
     """
     if lag is None:
         return _lift(x, kernel, out_chunks, dtype, name, None)
@@ -125,12 +129,12 @@ def lift_kernel(
         return _lift(x, kernel, out_chunks, dtype, name, sweep)
     axis, pieces = found
     pieced = (*out_chunks[:axis], pieces, *out_chunks[axis + 1:])
-    return _lift(x, kernel, pieced, dtype, name, (axis, lag)).rechunk(out_chunks)
+    return _lift(x, kernel, pieced, dtype, name, (axis, lag), marks).rechunk(out_chunks)
 
 
 def _lift(
     x: da.Array, kernel: Any, out_chunks: tuple[tuple[int, ...], ...], dtype: np.dtype,
-    name: str, sweep: tuple[int, int] | None,
+    name: str, sweep: tuple[int, int] | None, marks: dict[int, Any] | None = None,
 ) -> da.Array:
     """The graph of ``lift_kernel``; ``sweep = (axis, lag)`` chains the blocks in row order."""
     axes = [
@@ -160,6 +164,9 @@ def _lift(
         axis, lag = sweep
         order = sorted(graph, key=lambda key: sweep_order(key[1:], axis, axes[axis]))
         graph.update(chain(graph, order, lag, f"{token}-done", add_after=_add_after))
+        if marks is not None:  # chain's token n stands for order[n] done
+            for n, key in enumerate(order[:max(0, len(order) - lag)]):
+                marks.setdefault(axes[axis][key[1 + axis]].parts[-1][0], (f"{token}-done", n))
     graph.update(_halo_tasks(x, halos))
     layer = new_layer(token, graph, [x])
     return da.Array(layer, token, chunks=out_chunks, dtype=dtype,

@@ -4,7 +4,8 @@ A unit (``omescale.stream.units``) reads its window of its stage's first level o
 from the input: omescale's own read, or a user's dask array culled to the window; later levels
 back from the store), computes the stage's levels on it with the
 whole-image kernels seen through the window (``omescale.lift.shifted``, so the values are
-those of the single-graph write, bit for bit), and writes the storage objects of its own box
+those of the single-graph write, bit for bit; halo levels in sweep pieces, row by row, as the
+single-graph write computes them), and writes the storage objects of its own box
 of every level, one task per object. On resume only the objects that are missing are written
 (one listing of each key directory the unit's objects lie in, on the client:
 ``omescale.ngff.present``).
@@ -17,6 +18,7 @@ import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import dask
@@ -31,7 +33,7 @@ from omescale.lift import lift_kernel
 from omescale.lift.culled import cullable, culled_window, holds_chunks
 from omescale.lift.layers import new_layer
 from omescale.lift.shifted import ShiftedKernel
-from omescale.lift.sweep import sweep_lag
+from omescale.lift.sweep import sweep_axis, sweep_lag
 from omescale.methods import Methods
 from omescale.ngff.present import objects_done
 from omescale.ngff.strips import window_grid
@@ -86,8 +88,27 @@ def choose_stream(src: Any, plan: PyramidPlan, layouts: Sequence[Any], *,
     return threads is not None and splan.stages[0].units >= threads
 
 
-def _no_gate(tile: tuple[int, ...]) -> None:
-    del tile
+def _sweep_axis(kernel: Any, window: Sequence[tuple[int, int]], chunks: Sequence[int],
+                grid: tuple[tuple[int, ...], ...]) -> int | None:
+    """The axis along which ``kernel`` sweeps the unit's read ``grid`` (``None``: it does
+    not, as for window methods)."""
+    found = sweep_axis(kernel.reach, window_grid(window, chunks), grid)
+    return None if found is None else found[0]
+
+
+def _gate_name(token: str) -> str:
+    return f"omescale-unit-gate-{token}"
+
+
+def _gate_of(gate_name: str, tile: tuple[int, ...]) -> Any:
+    """The gate of read row ``tile[0]`` along the sweep axis (row 0 is not gated)."""
+    return (gate_name, tile[0]) if tile and tile[0] > 0 else None
+
+
+def _opened(mark: Any) -> None:
+    """A read gate: open once the sweep finished its first piece ending in the row before
+    (``None`` when no such mark exists: open at once)."""
+    del mark
 
 
 def _total(*counts: np.ndarray) -> int:
@@ -115,12 +136,15 @@ class StreamedWrite:
         # A user's dask array, prepared once for the windows cut from it.
         self._input = None if checked_source(self.source) is not None else cullable(self.source)
 
-    def _read(self, level: int, window: Box, chunks: tuple[int, ...], token: str) -> da.Array:
-        """Level ``level`` over ``window``, in blocks of ``chunks`` cut at its storage grid.
+    def _read(self, level: int, window: Box, chunks: tuple[int, ...], token: str,
+              axis: int | None) -> tuple[da.Array, bool]:
+        """Level ``level`` over ``window``, in blocks of ``chunks`` cut at its storage grid,
+        and whether its reads of each row along ``axis`` (the sweep's) wait for their gate.
 
         The first stage's level is the input: omescale's own read (in the input's storage
         objects, each decoded once) or a user's dask array culled to the window
-        (``omescale.lift.culled``); a later stage's is read back from the store.
+        (``omescale.lift.culled``); a later stage's is read back from the store. Reads are
+        gated where they are omescale's, in the blocks the sweep goes through.
         """
         grid = window_grid(window, chunks)
         if level != self.splan.stages[0].first:
@@ -131,11 +155,13 @@ class StreamedWrite:
             if reader is None:
                 assert self._input is not None
                 part = culled_window(self._input, window)
-                return part if part.chunks == grid else part.rechunk(grid)
+                return (part if part.chunks == grid else part.rechunk(grid)), False
             read = tuple(reader.chunks)
+        gates = (axis,) if axis is not None and read == chunks else ()
         out = window_reads(reader, tuple(lo for lo, _ in window), window_grid(window, read),
-                           (), _no_gate, f"omescale-unit-read-{token}")
-        return out if read == chunks else out.rechunk(grid)
+                           gates, partial(_gate_of, _gate_name(token)),
+                           f"omescale-unit-read-{token}")
+        return (out if read == chunks else out.rechunk(grid)), bool(gates)
 
     def objects(self, unit: Unit) -> list[tuple[int, tuple[int, ...]]]:
         """``(level, block index)`` of every storage object ``unit`` writes."""
@@ -176,21 +202,30 @@ class StreamedWrite:
         # Levels are computed in storage chunks (a shard's worth of input is never one task's
         # region) and joined into the storage objects (shards) only to be written.
         chunks = [tuple(lv.chunks) for lv in plan.levels]
-        window = self._read(stage.first, windows[stage.first], chunks[stage.first], token)
+        kernels = {k: ShiftedKernel(self.kernels[k], tuple(lo for lo, _ in windows[k - 1]),
+                                    tuple(lo for lo, _ in windows[k]))
+                   for k in range(stage.first + 1, stage.last + 1)}
+        grid, axis = window_grid(windows[stage.first], chunks[stage.first]), None
+        if only is None and stage.last > stage.first:  # the sweep the reads are gated on
+            axis = _sweep_axis(kernels[stage.first + 1], windows[stage.first + 1],
+                               chunks[stage.first + 1], grid)
+        window, gated = self._read(stage.first, windows[stage.first], chunks[stage.first],
+                                   token, axis)
         if window.dtype != plan.dtype:
             window = window.astype(plan.dtype)
-        parts = []
+        parts: list[tuple[int, da.Array, Box]] = []
+        marks: dict[int, Any] = {}
         for k in range(stage.first, stage.last + 1):
             if k > stage.first:
-                kernel = ShiftedKernel(self.kernels[k], tuple(lo for lo, _ in windows[k - 1]),
-                                       tuple(lo for lo, _ in windows[k]))
                 # Halo levels sweep in row order, as the one-graph writer's (a widened resize
                 # unit of the 2 GiB volume held 210 MiB at its peak unswept, 111 MiB swept); a
-                # resume keeps independent blocks (the chain would compute every piece).
-                window = lift_kernel(window, kernel, tuple(hi - lo for lo, hi in windows[k]),
+                # resume keeps independent blocks (the chain would compute every piece). The
+                # first level's sweep marks the rows it is past: the reads' gates open on them.
+                window = lift_kernel(window, kernels[k], tuple(hi - lo for lo, hi in windows[k]),
                                      window_grid(windows[k], chunks[k]), plan.dtype,
                                      name=f"omescale-unit-{plan.method}-{k}-{token}",
-                                     lag=None if only is not None else sweep_lag())
+                                     lag=None if only is not None else sweep_lag(),
+                                     marks=marks if k == stage.first + 1 else None)
             if k in self.splan.written(unit.stage):
                 box = own_box(plan, stage, k, unit)
                 own = tuple(slice(lo - w0, hi - w0)
@@ -199,10 +234,13 @@ class StreamedWrite:
                 if chunks[k] != self.splan.blocks[k]:
                     part = part.rechunk(window_grid(box, self.splan.blocks[k]))
                 parts.append((k, part, box))
-        return self._writes(parts, only, token)
+        rows = len(grid[axis]) if gated and axis is not None else 0
+        gates = {(_gate_name(token), r): (_opened, marks.get(r - 1)) for r in range(1, rows)}
+        return self._writes(parts, only, token, gates)
 
     def _writes(self, parts: Sequence[tuple[int, da.Array, Box]],
-                only: set[tuple[int, tuple[int, ...]]] | None, token: str) -> Delayed:
+                only: set[tuple[int, tuple[int, ...]]] | None, token: str,
+                gates: dict[Any, Any]) -> Delayed:
         name = f"omescale-unit-write-{token}"
         layer: dict[Any, Any] = {}
         for k, part, box in parts:
@@ -219,4 +257,5 @@ class StreamedWrite:
                                             region)
         final = f"omescale-unit-{token}"
         layer[final] = (_total, *list(layer))
+        layer.update(gates)
         return Delayed(final, new_layer(final, layer, [p for _, p, _ in parts]))
