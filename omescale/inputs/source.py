@@ -18,7 +18,7 @@ from dask.base import tokenize
 
 from omescale._internals import array_source
 from omescale.errors import CorruptInputError
-from omescale.ngff.chunk_io import chunk_codec, chunk_index, read_chunk
+from omescale.ngff.chunk_io import ChunkCodec, chunk_codec, chunk_index, read_chunk
 
 __all__ = ["CheckedSource", "checked_source", "file_version", "from_zarr_array", "lazy_read",
            "private_reads"]
@@ -38,13 +38,14 @@ class CheckedSource:
         self.opener, self.name = opener, name
         self.shape, self.dtype, self.ndim, self.chunks = shape, dtype, len(shape), chunks
         self._kept: dict[tuple, np.ndarray] = {}
+        self._found: tuple[zarr.Array, ChunkCodec | None] | None = None
 
     def __dask_tokenize__(self) -> str:
         return tokenize(self.name, self.shape, str(self.dtype), self.chunks)
 
     def __getstate__(self) -> dict[str, Any]:
         # Kept chunks stay in this process: a worker reads its own.
-        return {**self.__dict__, "_kept": {}}
+        return {**self.__dict__, "_kept": {}, "_found": None}
 
     def keep(self, region: tuple[slice, ...]) -> np.ndarray:
         """Read ``region``; when it is one whole storage chunk, hand the same values to the
@@ -63,6 +64,13 @@ class CheckedSource:
         return all(s.step in (None, 1) and s.start % c == 0 and s.stop == min(s.start + c, n)
                    for s, c, n in zip(region, self.chunks, self.shape, strict=True))
 
+    def _codec(self, array: zarr.Array) -> ChunkCodec | None:
+        """``chunk_codec(array)``, found once per opened array (not once per read)."""
+        found = self._found
+        if found is None or found[0] is not array:
+            found = self._found = (array, chunk_codec(array))
+        return found[1]
+
     def __getitem__(self, region: tuple[slice, ...]) -> np.ndarray:
         if self._kept:
             kept = self._kept.pop(_region_key(region), None)
@@ -71,7 +79,7 @@ class CheckedSource:
         try:
             array = self.opener()
             if isinstance(array, zarr.Array):
-                codec = chunk_codec(array)
+                codec = self._codec(array)
                 index = None if codec is None else chunk_index(region, codec.chunks, self.shape)
                 if codec is not None and index is not None:
                     return read_chunk(array, codec, index)
@@ -124,7 +132,7 @@ def private_reads(x: Any) -> Any:
     if source is None:
         return x
     own = copy.copy(source)
-    own._kept = {}
+    own._kept, own._found = {}, None
     return lazy_read(own, chunks=x.chunks)
 
 

@@ -22,7 +22,7 @@ from dask.base import tokenize
 from omescale.lift.layers import new_layer
 from omescale.lift.regions import chunk_offsets
 from omescale.ngff.chunk_check import object_is_whole
-from omescale.ngff.chunk_io import chunk_codec, chunk_index, write_chunk
+from omescale.ngff.chunk_io import ChunkCodec, chunk_codec, chunk_index, write_chunk
 from omescale.ngff.retry import retried
 from omescale.ngff.store import atomic_writes, list_keys
 
@@ -32,7 +32,12 @@ __all__ = ["block_keys", "missing_blocks", "store_block", "write_all", "write_bl
 
 def store_block(block: np.ndarray, target: zarr.Array, region: tuple[slice, ...]) -> np.ndarray:
     """Write one block to its region; return a one-element count."""
-    codec = chunk_codec(target)
+    return _store(block, target, region, chunk_codec(target))
+
+
+def _store(block: np.ndarray, target: zarr.Array, region: tuple[slice, ...],
+           codec: ChunkCodec | None) -> np.ndarray:
+    """``store_block`` with the target's ``chunk_codec`` given (found once per level)."""
     index = None if codec is None else chunk_index(region, codec.chunks, target.shape)
     if codec is not None and index is not None and block.dtype == codec.dtype:
         write_chunk(target, codec, index, block)  # retries each store call itself
@@ -43,10 +48,10 @@ def store_block(block: np.ndarray, target: zarr.Array, region: tuple[slice, ...]
 
 
 def _write_mapped(block: np.ndarray, target: zarr.Array, offsets: Sequence[Sequence[int]],
-                  block_id: tuple[int, ...] = ()) -> np.ndarray:
+                  codec: ChunkCodec | None, block_id: tuple[int, ...] = ()) -> np.ndarray:
     """Write block ``block_id`` (its region from the level's chunk ``offsets``)."""
     region = tuple(slice(o[i], o[i + 1]) for o, i in zip(offsets, block_id, strict=True))
-    return store_block(block, target, region)
+    return _store(block, target, region, codec)
 
 
 def _check_blocks(level: da.Array, target: zarr.Array) -> None:
@@ -68,7 +73,8 @@ def write_counts(level: da.Array, target: zarr.Array) -> da.Array:
     # ``block_info`` dict per task (or a zarr array as a keyword) is ~50 objects to walk.
     offsets = tuple(tuple(chunk_offsets(c)) for c in level.chunks)
     return da.map_blocks(
-        partial(_write_mapped, target=target, offsets=offsets), level, dtype=np.int64,
+        partial(_write_mapped, target=target, offsets=offsets, codec=chunk_codec(target)),
+        level, dtype=np.int64,
         chunks=tuple((1,) * n for n in level.numblocks),
         name="omescale-write-" + tokenize(level.name, target.store_path),
         meta=np.empty((0,) * level.ndim, dtype=np.int64),
