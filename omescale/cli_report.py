@@ -103,7 +103,7 @@ def dry_run(image: Any, output: str, options: Mapping[str, Any], *, shards: Any,
 def _stream_report(data: Any, splan: StreamPlan, layouts: Sequence[LevelLayout],
                    zarr_format: ZarrFormat, head: str, out: TextIO) -> None:
     rows = [["stage", "levels", "unit (pixels of first level)", "units", "unit bytes",
-             "objects/unit", "tasks/unit"]]
+             "memory/unit", "objects/unit", "tasks/unit"]]
     arrays = _empty_arrays(splan.plan, layouts, zarr_format)
     work = StreamedWrite(splan, data, arrays)
     for s, stage in enumerate(splan.stages):
@@ -111,12 +111,13 @@ def _stream_report(data: Any, splan: StreamPlan, layouts: Sequence[LevelLayout],
         tasks = len(dict(work.graph(middle).__dask_graph__()))
         levels = f"{stage.first}" if stage.first == stage.last else f"{stage.first}->{stage.last}"
         rows.append([str(s), levels, _dims(stage.size), str(stage.units),
-                     human_bytes(splan.unit_nbytes(s)), str(splan.objects_per_unit(s)),
-                     str(tasks)])
+                     human_bytes(splan.unit_nbytes(s)), human_bytes(splan.unit_memory(s)),
+                     str(splan.objects_per_unit(s)), str(tasks)])
     _table(rows, out)
     out.write(f"{head}streamed: {splan.units} units in {len(splan.stages)} stages, each a "
-              "graph of its own (tasks/unit of a middle unit), a window of threads x "
-              f"{WINDOW_FACTOR} units in flight + 1 metadata step\n")
+              "graph of its own (tasks/unit of a middle unit); on local threads as many units "
+              "compute at once as their memory fits omescale.memory-budget (at most one per "
+              f"thread), {WINDOW_FACTOR} x that many in flight; + 1 metadata step\n")
 
 
 def _empty_arrays(plan: PyramidPlan, layouts: Sequence[LevelLayout],
