@@ -49,3 +49,18 @@ def test_2d_and_metadata():
 def test_bad_shapes(shape):
     with pytest.raises(OmescaleError):
         sample(shape)
+
+
+def test_a_huge_sample_costs_nothing_until_its_chunks_are_computed():
+    # The objects are drawn per tile by the chunks that need them: building a 128 GiB sample
+    # holds no object table (it was ~400 MiB here, and 22 GB for 4096x65536x65536), and one
+    # chunk of it is a normal image. A chunk far from the origin draws only its neighbours.
+    import tracemalloc
+
+    tracemalloc.start()
+    img = sample((256, 16384, 16384))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 16 * 2**20
+    far = img[128:144, 8000:8256, 9000:9256].compute().astype(np.float64)
+    assert far.max() > 4 * np.median(far)
