@@ -192,6 +192,15 @@ def _result(future: Any) -> Any:
     return future.result()
 
 
+def _release(future: Any) -> None:
+    """Let a finished unit go now: a ``distributed`` future tells the scheduler to forget its
+    task before the next unit is submitted (on the same ordered channel), so the scheduler
+    holds the window's tasks, not those of units waiting for garbage collection."""
+    release = getattr(future, "release", None)
+    if callable(release):
+        release()
+
+
 def run_window(
     units: Iterable[T], build: Callable[[T], Any | None], runner: Runner, *,
     window: int, retries: int, done: Callable[[T, Any], None],
@@ -218,6 +227,7 @@ def run_window(
             try:
                 value = _result(future)
             except Exception as exc:  # the unit failed: rebuild it, or stop
+                _release(future)
                 if tries < retries and failure is None:
                     again = build(unit)
                     if again is None:
@@ -230,6 +240,7 @@ def run_window(
                                  "job stopped, resume=True finishes it")
                     failure = exc
                 continue
+            _release(future)
             done(unit, value)
     if failure is not None:
         raise failure
