@@ -246,6 +246,14 @@ def main(argv: list[str] | None = None) -> int:
     return _finish(args, result)
 
 
+def _print_targets(title: str, checks: Any) -> None:
+    """One line per target check: ``(name, met, detail)``, met True/False/None (n/a)."""
+    print(f"targets on {title}:")
+    for name, met, detail in checks:
+        mark = {True: "MET ", False: "MISS", None: "n/a "}[met]
+        print(f"  [{mark}] {name}: {detail}")
+
+
 def _finish(args: argparse.Namespace, result: dict[str, Any]) -> int:
     """Print the tables and targets; save the JSON."""
     result["machine"]["load_avg_end"] = list(psutil.getloadavg())
@@ -254,10 +262,7 @@ def _finish(args: argparse.Namespace, result: dict[str, Any]) -> int:
         print(format_matrix(result))
         if not args.no_targets:
             for cell in result["workloads"]:
-                print(f"targets on {cell['name']} {cell['codec']}:")
-                for name, met, detail in check_cell(cell):
-                    mark = {True: "MET ", False: "MISS", None: "n/a "}[met]
-                    print(f"  [{mark}] {name}: {detail}")
+                _print_targets(f"{cell['name']} {cell['codec']}", check_cell(cell))
         print(f"matrix wall time {result.get('matrix_wall_seconds', 0) / 60:.1f} min")
         return _save(args, result)
     print(format_tables(result))
@@ -267,10 +272,7 @@ def _finish(args: argparse.Namespace, result: dict[str, Any]) -> int:
         print("\n".join(flat))
     if not args.no_targets:
         for wl in result["workloads"]:
-            print(f"targets on {wl['name']} x{wl['size']:g}:")
-            for name, met, detail in check_targets(wl):
-                mark = {True: "MET ", False: "MISS", None: "n/a "}[met]
-                print(f"  [{mark}] {name}: {detail}")
+            _print_targets(f"{wl['name']} x{wl['size']:g}", check_targets(wl))
     return _save(args, result)
 
 
