@@ -82,6 +82,13 @@ def read_levels(path: str | Path) -> list[np.ndarray]:
     return [np.asarray(level) for level in nodes[0].data]
 
 
+def zarr_input(path: str | Path, image: np.ndarray, chunks: tuple[int, ...]) -> Path:
+    """``image`` stored as a plain zarr array at ``path`` in ``chunks`` (a test's input)."""
+    z = zarr.create_array(str(path), shape=image.shape, dtype=image.dtype, chunks=chunks)
+    z[:] = image
+    return Path(path)
+
+
 def tree_bytes(path: str | Path) -> dict[str, bytes]:
     """Every file under ``path`` (but locks and temporary files) by relative name."""
     out = {}

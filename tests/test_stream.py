@@ -16,7 +16,7 @@ import dask
 import numpy as np
 import pytest
 import zarr
-from _ngff_util import CountingStore, is_complete, tree_bytes
+from _ngff_util import CountingStore, is_complete, tree_bytes, zarr_input
 from dask.callbacks import Callback
 
 import omescale
@@ -37,10 +37,7 @@ KW = {"chunks": (2, 16, 16), "scale_factors": [2, 4, 8]}
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory):
-    path = tmp_path_factory.mktemp("stream") / "in.zarr"
-    z = zarr.create_array(str(path), shape=IMAGE.shape, dtype=IMAGE.dtype, chunks=(2, 32, 32))
-    z[:] = IMAGE
-    return path
+    return zarr_input(tmp_path_factory.mktemp("stream") / "in.zarr", IMAGE, (2, 32, 32))
 
 
 V3, V2, SHARDED = {"zarr_format": 3}, {"zarr_format": 2}, {"zarr_format": 3, "shards": (2, 32, 32)}

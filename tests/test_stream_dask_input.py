@@ -8,7 +8,7 @@ import dask.array as da
 import numpy as np
 import pytest
 import zarr
-from _ngff_util import is_complete, tree_bytes
+from _ngff_util import is_complete, tree_bytes, zarr_input
 
 import omescale
 from omescale.errors import InvalidOptionError
@@ -25,10 +25,7 @@ SHARDED = {"zarr_format": 3, "shards": (2, 32, 32)}
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory):
-    path = tmp_path_factory.mktemp("dask-input") / "in.zarr"
-    z = zarr.create_array(str(path), shape=IMAGE.shape, dtype=IMAGE.dtype, chunks=(2, 32, 32))
-    z[:] = IMAGE
-    return path
+    return zarr_input(tmp_path_factory.mktemp("dask-input") / "in.zarr", IMAGE, (2, 32, 32))
 
 
 def _computed(path):

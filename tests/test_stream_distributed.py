@@ -11,8 +11,7 @@ import cloudpickle
 import dask
 import numpy as np
 import pytest
-import zarr
-from _ngff_util import is_complete, tree_bytes
+from _ngff_util import is_complete, tree_bytes, zarr_input
 
 import omescale
 from omescale.stream.window import WINDOW_FACTOR
@@ -29,10 +28,7 @@ TINY_UNITS = {"omescale.unit-bytes": 5_000}  # 86 units
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory):
-    path = tmp_path_factory.mktemp("stream-dist") / "in.zarr"
-    z = zarr.create_array(str(path), shape=IMAGE.shape, dtype=IMAGE.dtype, chunks=(2, 32, 32))
-    z[:] = IMAGE
-    return path
+    return zarr_input(tmp_path_factory.mktemp("stream-dist") / "in.zarr", IMAGE, (2, 32, 32))
 
 
 @pytest.fixture(scope="module")
