@@ -35,7 +35,8 @@ from omescale._internals import blocking_local_store, default_buffer_prototype, 
 from omescale.ngff.retry import retried
 
 __all__ = [
-    "ChunkCodec", "chunk_codec", "chunk_index", "decode_chunk", "read_chunk", "write_chunk",
+    "ChunkCodec", "all_fill", "chunk_codec", "chunk_index", "decode_chunk", "encode_chunk",
+    "put_object", "read_chunk", "supported_store", "v3_compressor", "write_chunk",
 ]
 
 _STORES = (LocalStore, FsspecStore, MemoryStore)
@@ -62,7 +63,7 @@ def _name(option: Any) -> str:
     return str(getattr(option, "value", option))
 
 
-def _v3_compressor(codecs: tuple) -> tuple[bool, Any]:
+def v3_compressor(codecs: tuple) -> tuple[bool, Any]:
     """(supported, numcodecs compressor or None) for a format-3 codec chain."""
     if not codecs or not isinstance(codecs[0], BytesCodec) or len(codecs) > 2:
         return False, None
@@ -94,16 +95,20 @@ def _v2_compressor(metadata: Any) -> tuple[bool, Any]:
     return False, None
 
 
+def supported_store(array: zarr.Array) -> bool:
+    """Whether ``array``'s store and dtype are ones this module reads and writes objects of."""
+    dtype = np.dtype(array.dtype)
+    return isinstance(array.store, _STORES) and dtype.kind in "biuf" and dtype.isnative
+
+
 def chunk_codec(array: zarr.Array) -> ChunkCodec | None:
     """How ``array`` stores its chunks, if this module can read and write them, else None."""
-    if array.shards is not None or not isinstance(array.store, _STORES):
+    if array.shards is not None or not supported_store(array):
         return None
     dtype = np.dtype(array.dtype)
-    if dtype.kind not in "biuf" or not dtype.isnative:
-        return None
     metadata = array.metadata
     if metadata.zarr_format == 3:
-        ok, compressor = _v3_compressor(tuple(metadata.codecs))
+        ok, compressor = v3_compressor(tuple(metadata.codecs))
     else:
         ok, compressor = _v2_compressor(metadata)
     if not ok:
@@ -170,7 +175,7 @@ def read_chunk(
     return _cropped(decode_chunk(buffer.as_numpy_array(), codec), shape)
 
 
-def _all_fill(chunk: np.ndarray, fill: Any) -> bool:
+def all_fill(chunk: np.ndarray, fill: Any) -> bool:
     """True when every value of ``chunk`` is ``fill`` (NaN matching NaN), checked in slices so
     that the usual chunk, which differs early, costs one slice instead of a full pass."""
     flat = chunk.reshape(-1)
@@ -182,25 +187,36 @@ def _all_fill(chunk: np.ndarray, fill: Any) -> bool:
     return True
 
 
+def encode_chunk(block: np.ndarray, codec: ChunkCodec) -> bytes | None:
+    """The stored frame of ``block`` as one chunk of ``codec`` (padded with the fill value at
+    the array's end), or None when it is all fill value and empty chunks are not written."""
+    chunk = np.ascontiguousarray(block, dtype=codec.dtype)
+    if chunk.shape != codec.chunks:
+        padded = np.full(codec.chunks, codec.fill_value, codec.dtype)
+        padded[tuple(slice(0, n) for n in chunk.shape)] = chunk
+        chunk = padded
+    if not codec.write_empty_chunks and all_fill(chunk, codec.fill_value):
+        return None
+    data = chunk if codec.typed else chunk.reshape(-1).view(np.uint8)
+    return data.tobytes() if codec.compressor is None else codec.compressor.encode(data)
+
+
 def write_chunk(
     array: zarr.Array, codec: ChunkCodec, index: tuple[int, ...], block: np.ndarray
 ) -> None:
     """Store ``block`` as chunk ``index`` of ``array`` (padded with the fill value at the
     array's end), or delete the chunk when it is all fill value and empty chunks are not
     written: what ``array[region] = block`` stores."""
-    chunk = np.ascontiguousarray(block, dtype=codec.dtype)
-    if chunk.shape != codec.chunks:
-        padded = np.full(codec.chunks, codec.fill_value, codec.dtype)
-        padded[tuple(slice(0, n) for n in chunk.shape)] = chunk
-        chunk = padded
-    key = _key(array, index)
-    if not codec.write_empty_chunks and _all_fill(chunk, codec.fill_value):
-        retried(lambda: _delete(array.store, key), f"delete of {key}")
+    put_object(array.store, _key(array, index), encode_chunk(block, codec))
+
+
+def put_object(store: Any, key: str, frame: bytes | None) -> None:
+    """Store ``frame`` at ``key``, or delete ``key`` when ``frame`` is None (retried)."""
+    if frame is None:
+        retried(lambda: _delete(store, key), f"delete of {key}")
         return
-    data = chunk if codec.typed else chunk.reshape(-1).view(np.uint8)
-    frame = data.tobytes() if codec.compressor is None else codec.compressor.encode(data)
     buffer = default_buffer_prototype().buffer.from_bytes(frame)
-    retried(lambda: _set(array.store, key, buffer), f"set of {key}")
+    retried(lambda: _set(store, key, buffer), f"set of {key}")
 
 
 # The three store calls. A plain LocalStore's blocking methods do the file I/O in the calling

@@ -36,6 +36,7 @@ from omescale.lift.shifted import ShiftedKernel
 from omescale.lift.sweep import sweep_axis, sweep_lag
 from omescale.methods import Methods
 from omescale.ngff.present import objects_done
+from omescale.ngff.shard_io import ShardCodec, encode_inner, shard_codec, write_shard
 from omescale.ngff.strips import window_grid
 from omescale.ngff.tasks import store_block
 from omescale.ngff.tiles import window_reads
@@ -231,21 +232,40 @@ class StreamedWrite:
                 own = tuple(slice(lo - w0, hi - w0)
                             for (lo, hi), (w0, _) in zip(box, windows[k], strict=True))
                 part = window[own]
-                if chunks[k] != self.splan.blocks[k]:
+                if self._frames_of(k) is not None:  # shards from inner chunks, one by one
+                    grid = window_grid(box, chunks[k])
+                    part = part if part.chunks == grid else part.rechunk(grid)
+                elif chunks[k] != self.splan.blocks[k]:
                     part = part.rechunk(window_grid(box, self.splan.blocks[k]))
                 parts.append((k, part, box))
         rows = len(grid[axis]) if gated and axis is not None else 0
         gates = {(_gate_name(token), r): (_opened, marks.get(r - 1)) for r in range(1, rows)}
         return self._writes(parts, only, token, gates)
 
+    def _frames_of(self, k: int) -> ShardCodec | None:
+        """The shard codec of level ``k`` when its shards are written from inner chunks
+        encoded one at a time (``omescale.ngff.shard_io``): a shard's pixels are then never
+        joined whole (a 64x2048x2048 uint16 shard is 512 MiB)."""
+        array = self._array(k)
+        codec = shard_codec(array)
+        chunks = tuple(self.splan.plan.levels[k].chunks)
+        return codec if codec is not None and codec.inner.chunks == chunks else None
+
     def _writes(self, parts: Sequence[tuple[int, da.Array, Box]],
                 only: set[tuple[int, tuple[int, ...]]] | None, token: str,
                 gates: dict[Any, Any]) -> Delayed:
         name = f"omescale-unit-write-{token}"
         layer: dict[Any, Any] = {}
+        writes: list[Any] = []
         for k, part, box in parts:
             block = self.splan.blocks[k]
             first = tuple(lo // b for (lo, _), b in zip(box, block, strict=True))
+            codec = self._frames_of(k)
+            if codec is not None:
+                writes += _shard_writes(layer, part, self._array(k), codec, first,
+                                        [i for kk, i in only or () if kk == k]
+                                        if only is not None else None, f"{name}-{k}")
+                continue
             offsets = [list(itertools.accumulate(c, initial=lo))
                        for c, (lo, _) in zip(part.chunks, box, strict=True)]
             for idx in itertools.product(*(range(n) for n in part.numblocks)):
@@ -255,7 +275,41 @@ class StreamedWrite:
                 region = tuple(slice(o[i], o[i + 1]) for o, i in zip(offsets, idx, strict=True))
                 layer[(name, k, *index)] = (store_block, (part.name, *idx), self._array(k),
                                             region)
+                writes.append((name, k, *index))
         final = f"omescale-unit-{token}"
-        layer[final] = (_total, *list(layer))
+        layer[final] = (_total, *writes)
         layer.update(gates)
         return Delayed(final, new_layer(final, layer, [p for _, p, _ in parts]))
+
+
+def _write_frames(array: zarr.Array, codec: ShardCodec, index: tuple[int, ...],
+                  coords: Sequence[tuple[int, ...]], *frames: bytes | None) -> int:
+    write_shard(array, codec, index, dict(zip(coords, frames, strict=True)))
+    return 1
+
+
+def _shard_writes(layer: dict[Any, Any], part: da.Array, array: zarr.Array, codec: ShardCodec,
+                  first: tuple[int, ...], only: Sequence[tuple[int, ...]] | None,
+                  name: str) -> list[Any]:
+    """Add to ``layer`` the tasks writing the shards of ``part`` (in inner-chunk blocks, its
+    first block at the start of shard ``first``; only shards ``only``, if given): a task per
+    inner chunk encoding its block as soon as it is computed, then one per shard storing the
+    frames. Return the shard tasks' keys."""
+    per = codec.per_shard
+    shards = [range(-(-n // p)) for n, p in zip(part.numblocks, per, strict=True)]
+    wanted = None if only is None else set(only)
+    keys = []
+    for local in itertools.product(*shards):
+        index = tuple(f + s for f, s in zip(first, local, strict=True))
+        if wanted is not None and index not in wanted:
+            continue
+        coords, frames = [], []
+        for inner in itertools.product(*(range(min(p, n - s * p)) for p, n, s
+                                         in zip(per, part.numblocks, local, strict=True))):
+            idx = tuple(s * p + c for s, p, c in zip(local, per, inner, strict=True))
+            layer[(f"{name}-frame", *idx)] = (encode_inner, (part.name, *idx), codec)
+            coords.append(inner)
+            frames.append((f"{name}-frame", *idx))
+        layer[(name, *index)] = (_write_frames, array, codec, index, coords, *frames)
+        keys.append((name, *index))
+    return keys

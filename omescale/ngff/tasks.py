@@ -24,20 +24,35 @@ from omescale.lift.regions import chunk_offsets
 from omescale.ngff.chunk_check import object_is_whole
 from omescale.ngff.chunk_io import ChunkCodec, chunk_codec, chunk_index, write_chunk
 from omescale.ngff.retry import retried
+from omescale.ngff.shard_io import ShardCodec, shard_codec, store_shard
 from omescale.ngff.store import atomic_writes, list_keys
 
-__all__ = ["block_keys", "missing_blocks", "store_block", "write_all", "write_blocks",
-           "write_counts", "write_pieces"]
+__all__ = ["block_keys", "missing_blocks", "object_codec", "store_block", "write_all",
+           "write_blocks", "write_counts", "write_pieces"]
+
+
+ObjectCodec = ChunkCodec | ShardCodec
+
+
+def object_codec(target: zarr.Array) -> ObjectCodec | None:
+    """How omescale itself encodes ``target``'s storage objects (None: through zarr)."""
+    return chunk_codec(target) if target.shards is None else shard_codec(target)
 
 
 def store_block(block: np.ndarray, target: zarr.Array, region: tuple[slice, ...]) -> np.ndarray:
     """Write one block to its region; return a one-element count."""
-    return _store(block, target, region, chunk_codec(target))
+    return _store(block, target, region, object_codec(target))
 
 
 def _store(block: np.ndarray, target: zarr.Array, region: tuple[slice, ...],
-           codec: ChunkCodec | None) -> np.ndarray:
-    """``store_block`` with the target's ``chunk_codec`` given (found once per level)."""
+           codec: ObjectCodec | None) -> np.ndarray:
+    """``store_block`` with the target's ``object_codec`` given (found once per level)."""
+    if isinstance(codec, ShardCodec):
+        index = chunk_index(region, codec.shards, target.shape)
+        if index is not None and block.dtype == codec.inner.dtype:
+            store_shard(block, target, codec, index)  # its store call retries itself
+            return np.ones((1,) * block.ndim, dtype=np.int64)
+        codec = None
     index = None if codec is None else chunk_index(region, codec.chunks, target.shape)
     if codec is not None and index is not None and block.dtype == codec.dtype:
         write_chunk(target, codec, index, block)  # retries each store call itself
@@ -48,7 +63,7 @@ def _store(block: np.ndarray, target: zarr.Array, region: tuple[slice, ...],
 
 
 def _write_mapped(block: np.ndarray, target: zarr.Array, offsets: Sequence[Sequence[int]],
-                  codec: ChunkCodec | None, block_id: tuple[int, ...] = ()) -> np.ndarray:
+                  codec: ObjectCodec | None, block_id: tuple[int, ...] = ()) -> np.ndarray:
     """Write block ``block_id`` (its region from the level's chunk ``offsets``)."""
     region = tuple(slice(o[i], o[i + 1]) for o, i in zip(offsets, block_id, strict=True))
     return _store(block, target, region, codec)
@@ -73,7 +88,7 @@ def write_counts(level: da.Array, target: zarr.Array) -> da.Array:
     # ``block_info`` dict per task (or a zarr array as a keyword) is ~50 objects to walk.
     offsets = tuple(tuple(chunk_offsets(c)) for c in level.chunks)
     return da.map_blocks(
-        partial(_write_mapped, target=target, offsets=offsets, codec=chunk_codec(target)),
+        partial(_write_mapped, target=target, offsets=offsets, codec=object_codec(target)),
         level, dtype=np.int64,
         chunks=tuple((1,) * n for n in level.numblocks),
         name="omescale-write-" + tokenize(level.name, target.store_path),
