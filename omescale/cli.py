@@ -410,7 +410,8 @@ def _write(args: argparse.Namespace, image: Any, output: str, out: TextIO,
         from omescale.cli_report import dry_run
 
         dry_run(image, output, options, shards=args.shards, zarr_format=_zarr_format(args),
-                overwrite=args.overwrite, resume=args.resume, name=name, out=out)
+                overwrite=args.overwrite, resume=args.resume, name=name, out=out,
+                cluster=args.scheduler not in _LOCAL_SCHEDULERS)
         return 0
     start = time.perf_counter()
     with _scheduler(args.scheduler, args.workers) as client:

@@ -21,7 +21,7 @@ from omescale.ngff.job import LevelLayout, open_arrays, pyramid_writes, storage_
 from omescale.ngff.metadata import ZarrFormat, attributes, read_image_metadata
 from omescale.ngff.omero import channel_count, user_channels
 from omescale.ngff.store import open_store, open_target, source_options
-from omescale.ngff.streamed import StreamedWrite, choose_stream
+from omescale.ngff.streamed import StreamedWrite, choose_stream, stream_obstacle
 from omescale.plan import PyramidPlan, plan_pyramid
 from omescale.stream.units import StreamPlan, Unit, stream_plan
 from omescale.stream.window import WINDOW_FACTOR
@@ -54,11 +54,13 @@ def _table(rows: list[list[str]], out: TextIO) -> None:
 
 def dry_run(image: Any, output: str, options: Mapping[str, Any], *, shards: Any,
             zarr_format: ZarrFormat, overwrite: bool = False, resume: bool = False,
-            name: str | None = None, out: TextIO) -> None:
+            name: str | None = None, out: TextIO, cluster: bool = False) -> None:
     """Plan as the writer would and print levels, shapes, chunks, bytes, units and tasks.
 
     Arithmetic on the plan: a streamed write's figures come from its unit grid (one sample
     unit's graph is built to count its tasks), a one-graph write's tasks from its graph.
+    ``cluster``: the write would run on a ``distributed`` scheduler, which the dry run does
+    not connect to; where that decides between one graph and a stream, the report says how.
     """
     raw = open_input(image, reader=options.get("reader"), storage_options=source_options(
         options.get("storage_options"), options.get("input_storage_options")))
@@ -96,6 +98,11 @@ def dry_run(image: Any, output: str, options: Mapping[str, Any], *, shards: Any,
     if not streamed:
         tasks = _write_tasks(src.data, plan, layouts, zarr_format)
         out.write(f"{head}one graph of {tasks} tasks (read, compute, write) + 1 metadata\n")
+        if cluster and options.get("stream") is None and stream_obstacle(src.data, plan) is None:
+            units = splan.stages[0].units
+            out.write(f"on a distributed scheduler: streamed instead, as {splan.units} units, "
+                      f"when the cluster has at most {units} worker threads (one unit of the "
+                      "first stage per thread; not connected in a dry run)\n")
         return
     _stream_report(src.data, splan, layouts, zarr_format, head, out)
 

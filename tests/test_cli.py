@@ -139,6 +139,32 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, zarr_input):
     assert not out.exists()
 
 
+def test_dry_run_for_a_cluster_says_when_the_write_would_stream(tmp_path, capsys):
+    # A small image is one graph on dask's local schedulers; on a distributed scheduler it
+    # streams when its first stage has a unit per worker thread. The dry run does not
+    # connect (nothing listens on this address), so it says when, from the plan.
+    x = np.zeros((4, 1024, 1024), dtype=np.uint16)
+    npy = tmp_path / "v.npy"
+    np.save(npy, x)
+    out = str(tmp_path / "dry.zarr")
+    assert main([str(npy), out, "--dry-run", "--chunks", "4,256,256"]) == 0
+    local = capsys.readouterr().out
+    assert "one graph of" in local and "distributed" not in local
+    assert main([str(npy), out, "--dry-run", "--chunks", "4,256,256",
+                 "--scheduler", "tcp://127.0.0.1:9"]) == 0
+    remote = capsys.readouterr().out
+    note = re.search(r"streamed instead, as (\d+) units, when the cluster has at most (\d+) "
+                     r"worker threads", remote)
+    assert note is not None, remote
+    plan = omescale.write_pyramid(npy, tmp_path / "lazy.zarr", chunks=(4, 256, 256),
+                                  stream=True, compute=False).plan
+    assert (int(note[1]), int(note[2])) == (plan.units, plan.stages[0].units)
+    assert main([str(npy), out, "--dry-run", "--stream", "no",
+                 "--scheduler", "tcp://127.0.0.1:9"]) == 0
+    assert "distributed" not in capsys.readouterr().out  # asked for one graph: no note
+    assert not (tmp_path / "dry.zarr").exists()
+
+
 def test_levels_are_honoured_and_the_default_reaches_256_px(tmp_path, capsys):
     x = np.random.default_rng(1).integers(0, 4000, (512, 512), dtype=np.uint16)
     npy = tmp_path / "plane.npy"
