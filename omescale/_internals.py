@@ -30,9 +30,6 @@ omescale quietly taking a slower path.
   ``dask._task_spec.DataNode`` (what dask's own ``convert_legacy_graph`` makes of them) lets a
   window of a user's array be culled in time proportional to the window. ``DataNode`` lives in
   the private ``dask._task_spec``.
-- ``morton_order_iter`` (``zarr.core.indexing``): the order in which zarr's sharding codec lays
-  out a shard's inner chunks. ``omescale.ngff.shard_io`` writes shards from inner chunks
-  encoded one at a time and keeps zarr's order, so its shards equal zarr's byte for byte.
 """
 
 from __future__ import annotations
@@ -43,7 +40,6 @@ import dask.array as da
 from dask._task_spec import DataNode, GraphNode
 from dask.highlevelgraph import HighLevelGraph, MaterializedLayer
 from zarr.abc.store import Store
-from zarr.core.indexing import morton_order_iter
 from zarr.core.sync import sync
 from zarr.storage import LocalStore, WrapperStore
 
@@ -59,7 +55,7 @@ except ImportError:  # dask before dask.array.api: the same function, documented
 
 __all__ = [
     "array_source", "blocking_local_store", "data_nodes", "default_buffer_prototype",
-    "morton_order_iter", "normalize_chunks", "sync", "unwrapped_store",
+    "normalize_chunks", "sync", "unwrapped_store",
 ]
 
 _BLOCKING = ("get_sync", "set_sync", "delete_sync")

@@ -32,12 +32,12 @@ SHAPE, SHARDS, INNER = (10, 13, 7), (4, 8, 6), (2, 4, 3)
 
 
 def _array(path, dtype, *, compressor, inner_crc, index_crc, location, write_empty,
-           before=()):
+           before=(), shape=SHAPE, shards=SHARDS, inner_chunks=INNER):
     inner = [BytesCodec(), *([compressor] if compressor else []),
              *([Crc32cCodec()] if inner_crc else [])]
-    sharding = ShardingCodec(chunk_shape=INNER, codecs=inner, index_location=location,
+    sharding = ShardingCodec(chunk_shape=inner_chunks, codecs=inner, index_location=location,
                              index_codecs=[BytesCodec(), *([Crc32cCodec()] if index_crc else [])])
-    return zarr.create(store=zarr.storage.LocalStore(str(path)), shape=SHAPE, chunks=SHARDS,
+    return zarr.create(store=zarr.storage.LocalStore(str(path)), shape=shape, chunks=shards,
                        dtype=dtype, fill_value=0, zarr_format=3, codecs=[*before, sharding],
                        config={"write_empty_chunks": write_empty})
 
@@ -49,11 +49,11 @@ def _image(dtype):
     return x
 
 
-def _shard_regions():
-    grid = [-(-n // s) for n, s in zip(SHAPE, SHARDS, strict=True)]
+def _shard_regions(shape=SHAPE, shards=SHARDS):
+    grid = [-(-n // s) for n, s in zip(shape, shards, strict=True)]
     for index in itertools.product(*map(range, grid)):
         yield index, tuple(slice(i * s, min((i + 1) * s, n))
-                           for i, s, n in zip(index, SHARDS, SHAPE, strict=True))
+                           for i, s, n in zip(index, shards, shape, strict=True))
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "uint16", "float32"])
@@ -81,6 +81,25 @@ def test_shards_equal_zarrs_byte_for_byte(tmp_path, dtype, write_empty, compress
     assert len(expected) >= 5  # zarr.json and the shards (an all-empty shard is absent)
     assert tree_bytes(tmp_path / "ours.zarr") == expected
     np.testing.assert_array_equal(ours[...], x)
+
+
+@pytest.mark.parametrize(("shape", "shards", "inner"), [
+    ((13, 11, 17), (6, 6, 10), (2, 3, 2)),  # 3x2x5 inner chunks per shard: not powers of two
+    ((9, 40), (9, 40), (1, 5)),  # 9x8 per shard, one shard
+    ((70,), (32,), (4,)),  # 1-D, 8 per shard
+])
+def test_morton_layout_of_any_shard_grid_equals_zarrs(tmp_path, shape, shards, inner):
+    x = RNG.integers(1, 200, shape).astype("uint16")
+    geometry = {"shape": shape, "shards": shards, "inner_chunks": inner}
+    kw = {"compressor": ZstdCodec(level=3), "inner_crc": False, "index_crc": True,
+          "location": "end", "write_empty": True, **geometry}
+    theirs = _array(tmp_path / "zarr.zarr", "uint16", **kw)
+    theirs[...] = x
+    ours = _array(tmp_path / "ours.zarr", "uint16", **kw)
+    codec = shard_codec(ours)
+    for index, region in _shard_regions(shape, shards):
+        store_shard(x[region], ours, codec, index)
+    assert tree_bytes(tmp_path / "ours.zarr") == tree_bytes(tmp_path / "zarr.zarr")
 
 
 def test_gzip_shards_decode_to_the_same_values(tmp_path):

@@ -7,7 +7,7 @@ computed), and a shard is assembled from the encoded frames alone (``shard_bytes
 shard's raw pixels are never whole in memory: only its compressed frames are.
 
 The layout is zarr's ``ShardingCodec``'s: the frames of the inner chunks that start inside
-the array, in zarr's Morton order, then the index (offset and length of every inner chunk as
+the array, in Morton order, then the index (offset and length of every inner chunk as
 little-endian uint64, 2**64 - 1 twice for an absent one, then its crc32c when the index codecs
 say so), at the end of the shard or at its start. An inner chunk that is all fill value is
 absent when the array does not write empty chunks, and a shard with no inner chunk is deleted,
@@ -20,6 +20,7 @@ optional crc32c; no codec before the sharding one); anything else goes through z
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Mapping
@@ -30,7 +31,6 @@ import numpy as np
 import zarr
 from zarr.codecs import BytesCodec, Crc32cCodec, ShardingCodec
 
-from omescale._internals import morton_order_iter
 from omescale.ngff.chunk_io import (
     ChunkCodec,
     encode_chunk,
@@ -39,8 +39,8 @@ from omescale.ngff.chunk_io import (
     v3_compressor,
 )
 
-__all__ = ["ShardCodec", "encode_inner", "inner_regions", "shard_bytes", "shard_codec",
-           "store_shard", "write_shard"]
+__all__ = ["ShardCodec", "encode_inner", "inner_regions", "morton_order", "shard_bytes",
+           "shard_codec", "store_shard", "write_shard"]
 
 _ABSENT = np.uint64(2**64 - 1)
 
@@ -84,6 +84,9 @@ def shard_codec(array: zarr.Array) -> ShardCodec | None:
     if len(codecs) != 1 or not isinstance(codecs[0], ShardingCodec):
         return None
     sharding = codecs[0]
+    # zarr 3.4 can lay inner chunks out in another order; only its default is written here.
+    if str(getattr(sharding, "subchunk_write_order", "morton")) != "morton":
+        return None
     inner, inner_checksum = _checksummed(tuple(sharding.codecs))
     ok, compressor = v3_compressor(inner)
     index, index_checksum = _checksummed(tuple(sharding.index_codecs))
@@ -99,6 +102,25 @@ def shard_codec(array: zarr.Array) -> ShardCodec | None:
         inner_checksum=inner_checksum, shape=tuple(array.shape), shards=tuple(array.shards),
         index_at_start=location == "start", index_checksum=index_checksum,
     )
+
+
+@functools.lru_cache(maxsize=16)
+def morton_order(per_shard: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
+    """Every inner chunk of a shard of ``per_shard`` chunks in Morton (Z) order, as zarr lays
+    them out: the code of a chunk interleaves the bits of its coordinates, lowest first, the
+    first axis first, skipping an axis once its own bits are used up."""
+    bits = [(n - 1).bit_length() for n in per_shard]
+
+    def code(coords: tuple[int, ...]) -> int:
+        out, shift = 0, 0
+        for bit in range(max(bits, default=0)):
+            for axis, b in enumerate(bits):
+                if bit < b:
+                    out |= ((coords[axis] >> bit) & 1) << shift
+                    shift += 1
+        return out
+
+    return tuple(sorted(itertools.product(*map(range, per_shard)), key=code))
 
 
 def _crc(data: bytes) -> bytes:
@@ -139,7 +161,7 @@ def shard_bytes(codec: ShardCodec, frames: Mapping[Coords, bytes | None]) -> byt
     entries = np.full((*per_shard, 2), _ABSENT, dtype=np.uint64)
     held: list[bytes] = []
     offset = 0
-    for coords in morton_order_iter(per_shard):
+    for coords in morton_order(per_shard):
         frame = frames.get(coords)
         if not frame:
             continue
