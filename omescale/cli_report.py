@@ -21,7 +21,8 @@ from omescale.ngff.job import LevelLayout, open_arrays, pyramid_writes, storage_
 from omescale.ngff.metadata import ZarrFormat, attributes, read_image_metadata
 from omescale.ngff.omero import channel_count, user_channels
 from omescale.ngff.store import open_store, open_target, source_options
-from omescale.ngff.streamed import StreamedWrite, choose_stream, stream_obstacle
+from omescale.ngff.streamed import choose_stream, stream_obstacle
+from omescale.ngff.streamed_laplacian import streamed_work
 from omescale.plan import PyramidPlan, plan_pyramid
 from omescale.stream.units import StreamPlan, Unit, stream_plan
 from omescale.stream.window import WINDOW_FACTOR
@@ -111,8 +112,9 @@ def _stream_report(data: Any, splan: StreamPlan, layouts: Sequence[LevelLayout],
                    zarr_format: ZarrFormat, head: str, out: TextIO) -> None:
     rows = [["stage", "levels", "unit (pixels of first level)", "units", "unit bytes",
              "memory/unit", "objects/unit", "tasks/unit"]]
-    arrays = _empty_arrays(splan.plan, layouts, zarr_format)
-    work = StreamedWrite(splan, data, arrays)
+    group = _memory_group(zarr_format)
+    arrays = _empty_arrays(group, splan.plan, layouts)
+    work = streamed_work(splan, data, arrays, group, layouts, resume=False, where="dry run")
     for s, stage in enumerate(splan.stages):
         middle = Unit(s, tuple(n // 2 for n in stage.count))
         tasks = len(dict(work.graph(middle).__dask_graph__()))
@@ -127,10 +129,15 @@ def _stream_report(data: Any, splan: StreamPlan, layouts: Sequence[LevelLayout],
               f"thread), {WINDOW_FACTOR} x that many in flight; + 1 metadata step\n")
 
 
-def _empty_arrays(plan: PyramidPlan, layouts: Sequence[LevelLayout],
-                  zarr_format: ZarrFormat) -> list[zarr.Array]:
-    """The output arrays, created empty in memory (metadata only, nothing is stored)."""
-    group = zarr.create_group(zarr.storage.MemoryStore(), zarr_format=zarr_format)
+def _memory_group(zarr_format: ZarrFormat) -> zarr.Group:
+    """An empty group in memory (a dry run's arrays: metadata only)."""
+    return zarr.create_group(zarr.storage.MemoryStore(), zarr_format=zarr_format)
+
+
+def _empty_arrays(group: zarr.Group, plan: PyramidPlan,
+                  layouts: Sequence[LevelLayout]) -> list[zarr.Array]:
+    """The output arrays, created empty in ``group`` (in memory: metadata only, nothing is
+    stored)."""
     paths = [str(k) for k in range(len(plan.levels))]
     arrays = open_arrays(group, plan, layouts, paths, first=0, resume=False, where="dry run")
     return [a for a in arrays if a is not None]
@@ -152,7 +159,7 @@ def _write_tasks(data: Any, plan: PyramidPlan, layouts: Sequence[LevelLayout],
                  zarr_format: ZarrFormat) -> int:
     """Tasks of the writer's own graph, built against empty arrays in memory (nothing runs);
     only for writes small enough to be one graph."""
-    arrays = _empty_arrays(plan, layouts, zarr_format)
+    arrays = _empty_arrays(_memory_group(zarr_format), plan, layouts)
     counts = pyramid_writes(data, plan, layouts, list(arrays), resume=False)
     return len(dict(HighLevelGraph.merge(*(c.__dask_graph__() for c in counts))))
 

@@ -37,8 +37,8 @@ from omescale.ngff.tasks import missing_blocks, write_all, write_blocks, write_c
 from omescale.ngff.tiles import gate_total, gated_reads, tile_axes
 from omescale.plan import PyramidPlan
 
-__all__ = ["LevelLayout", "check_same_job", "finish", "marker", "metadata_step", "open_arrays",
-           "pyramid_writes", "storage_layout", "write_graph"]
+__all__ = ["LevelLayout", "check_same_job", "finish", "marker", "metadata_step", "open_array",
+           "open_arrays", "pyramid_writes", "storage_layout", "write_graph"]
 
 
 
@@ -184,17 +184,26 @@ def open_arrays(
     """Create (or, on resume, reopen and check) the arrays of levels ``first`` onwards."""
     arrays: list[zarr.Array | None] = [None] * first
     for k in range(first, len(plan.levels)):
-        lv, layout, path = plan.levels[k], layouts[k], paths[k]
-        if resume and path in group:
-            array = level_array(group, path, where)
-            _check_existing(array, lv.shape, plan.dtype, layout, f"{where}/{path}")
-        else:
-            array = _create(group, path, lv.shape, plan.dtype, layout, plan.axes)
-        # Store every chunk, even all-fill ones: skips zarr's per-chunk comparison with the fill
-        # value (a quarter of a nearest write's CPU) and makes "chunk exists" mean "written",
-        # which is what resume relies on.
-        arrays.append(array.with_config({"write_empty_chunks": True}))
+        arrays.append(open_array(group, paths[k], plan.levels[k].shape, plan.dtype, layouts[k],
+                                 plan.axes, resume=resume, where=where))
     return arrays
+
+
+def open_array(
+    group: zarr.Group, path: str, shape: Sequence[int], dtype: np.dtype, layout: LevelLayout,
+    axes: str, *, resume: bool, where: str,
+) -> zarr.Array:
+    """Create the array at ``path`` (or, on resume, reopen it and check it is the one planned),
+    configured to store every chunk it is given."""
+    if resume and path in group:
+        array = level_array(group, path, where)
+        _check_existing(array, shape, dtype, layout, f"{where}/{path}")
+    else:
+        array = _create(group, path, shape, dtype, layout, axes)
+    # Store every chunk, even all-fill ones: skips zarr's per-chunk comparison with the fill
+    # value (a quarter of a nearest write's CPU) and makes "chunk exists" mean "written",
+    # which is what resume relies on.
+    return array.with_config({"write_empty_chunks": True})
 
 
 def write_graph(

@@ -34,8 +34,8 @@ from omescale.lift.culled import cullable, culled_window, holds_chunks
 from omescale.lift.layers import new_layer
 from omescale.lift.shifted import ShiftedKernel
 from omescale.lift.sweep import sweep_axis, sweep_lag
-from omescale.methods import Methods
 from omescale.ngff.present import objects_done
+from omescale.ngff.scratch import Chain
 from omescale.ngff.shard_io import ShardCodec, encode_inner, shard_codec, write_shard
 from omescale.ngff.strips import window_grid
 from omescale.ngff.tasks import store_block
@@ -50,6 +50,9 @@ __all__ = ["STREAM_OBJECTS", "StreamedWrite", "choose_stream", "stream_obstacle"
 STREAM_OBJECTS = 4096
 
 Box = tuple[tuple[int, int], ...]
+#: What a unit stores into: level ``k`` of the pyramid, or (laplacian) a scratch array.
+Target = int | Chain
+ObjectId = tuple[Target, tuple[int, ...]]
 
 
 def stream_obstacle(src: Any, plan: PyramidPlan) -> str | None:
@@ -57,8 +60,6 @@ def stream_obstacle(src: Any, plan: PyramidPlan) -> str | None:
     if checked_source(src) is None and holds_chunks(src):
         return ("a numpy array (a graph holding its chunks in memory) is bounded by RAM and is "
                 "written as one graph")
-    if Methods(plan.method) == Methods.LAPLACIAN:
-        return "laplacian's float Gaussian chain is not stored, so it cannot be read back"
     return None
 
 
@@ -112,6 +113,25 @@ def _opened(mark: Any) -> None:
     del mark
 
 
+def level_of(target: Target) -> int:
+    """The pyramid level a storage target has the shape, chunks and shards of."""
+    return target.level if isinstance(target, Chain) else target
+
+
+def _gates(token: str, grid: tuple[tuple[int, ...], ...], axis: int | None,
+           marks: dict[int, Any]) -> dict[Any, Any]:
+    """The gate tasks of a unit whose reads along ``axis`` (of its read ``grid``) are gated
+    (``None``: none are): row ``r``'s opens on the sweep's mark of row ``r - 1``."""
+    rows = len(grid[axis]) if axis is not None else 0
+    return {(_gate_name(token), r): (_opened, marks.get(r - 1)) for r in range(1, rows)}
+
+
+def _uncounted(*counts: Any) -> int:
+    """Scratch objects are written, and not counted among the image's."""
+    del counts
+    return 0
+
+
 def _total(*counts: np.ndarray) -> int:
     return int(sum(int(np.sum(c)) for c in counts))
 
@@ -149,7 +169,7 @@ class StreamedWrite:
         """
         grid = window_grid(window, chunks)
         if level != self.splan.stages[0].first:
-            reader = checked_source(from_zarr_array(self._array(level), f"level {level}"))
+            reader = checked_source(from_zarr_array(*self._stored(level)))
             read = chunks
         else:
             reader = checked_source(self.source)
@@ -164,35 +184,52 @@ class StreamedWrite:
                            f"omescale-unit-read-{token}")
         return (out if read == chunks else out.rechunk(grid)), bool(gates)
 
-    def objects(self, unit: Unit) -> list[tuple[int, tuple[int, ...]]]:
-        """``(level, block index)`` of every storage object ``unit`` writes."""
+    @property
+    def scratch(self) -> list[zarr.Array]:
+        """The scratch arrays this job writes besides its levels (none here)."""
+        return []
+
+    def targets(self, stage: int) -> list[Target]:
+        """What the units of ``stage`` store into: the levels they write."""
+        return list(self.splan.written(stage))
+
+    def objects(self, unit: Unit) -> list[ObjectId]:
+        """``(target, block index)`` of every storage object ``unit`` writes (a target is a
+        level number, or a scratch array: :meth:`targets`)."""
         stage = self.splan.stages[unit.stage]
-        out: list[tuple[int, tuple[int, ...]]] = []
-        for k in self.splan.written(unit.stage):
+        out: list[ObjectId] = []
+        for target in self.targets(unit.stage):
+            k = level_of(target)
             box, block = own_box(self.splan.plan, stage, k, unit), self.splan.blocks[k]
             ranges = [range(lo // b, -(-hi // b)) for (lo, hi), b in zip(box, block, strict=True)]
-            out.extend((k, idx) for idx in itertools.product(*ranges))
+            out.extend((target, idx) for idx in itertools.product(*ranges))
         return out
 
-    def _array(self, k: int) -> zarr.Array:
-        array = self.arrays[k]
-        assert array is not None, f"level {k} is not written by this job"
+    def _array(self, target: Target) -> zarr.Array:
+        assert not isinstance(target, Chain), "a scratch array of another job"
+        array = self.arrays[target]
+        assert array is not None, f"level {target} is not written by this job"
         return array
 
-    def missing(self, unit: Unit) -> set[tuple[int, tuple[int, ...]]]:
+    def _stored(self, level: int) -> tuple[zarr.Array, str]:
+        """The stored array a later stage reads its first level ``level`` from, and its name
+        in errors."""
+        return self._array(level), f"level {level}"
+
+    def missing(self, unit: Unit) -> set[ObjectId]:
         """The objects of ``unit`` not in the store yet, or torn on a store whose writes are
         not atomic: one listing per key directory of the unit's objects, not one call per
         object (``omescale.ngff.present.objects_done``)."""
-        levels: dict[int, list[tuple[int, ...]]] = {}
+        levels: dict[Target, list[tuple[int, ...]]] = {}
         for k, idx in self.objects(unit):
             levels.setdefault(k, []).append(idx)
-        out: set[tuple[int, tuple[int, ...]]] = set()
+        out: set[ObjectId] = set()
         for k, indices in levels.items():
             done = objects_done(self._array(k), indices)
             out.update((k, idx) for idx in indices if idx not in done)
         return out
 
-    def graph(self, unit: Unit, only: set[tuple[int, tuple[int, ...]]] | None = None) -> Delayed:
+    def graph(self, unit: Unit, only: set[ObjectId] | None = None) -> Delayed:
         """One Delayed computing ``unit`` and writing its objects (``only`` those, if given);
         its value is the number of objects written."""
         plan, stage = self.splan.plan, self.splan.stages[unit.stage]
@@ -214,7 +251,7 @@ class StreamedWrite:
                                    token, axis)
         if window.dtype != plan.dtype:
             window = window.astype(plan.dtype)
-        parts: list[tuple[int, da.Array, Box]] = []
+        parts: list[tuple[Target, da.Array, Box]] = []
         marks: dict[int, Any] = {}
         for k in range(stage.first, stage.last + 1):
             if k > stage.first:
@@ -229,57 +266,75 @@ class StreamedWrite:
                                      marks=marks if k == stage.first + 1 else None)
             if k in self.splan.written(unit.stage):
                 box = own_box(plan, stage, k, unit)
-                own = tuple(slice(lo - w0, hi - w0)
-                            for (lo, hi), (w0, _) in zip(box, windows[k], strict=True))
-                part = window[own]
-                if self._frames_of(k) is not None:  # shards from inner chunks, one by one
-                    grid = window_grid(box, chunks[k])
-                    part = part if part.chunks == grid else part.rechunk(grid)
-                elif chunks[k] != self.splan.blocks[k]:
-                    part = part.rechunk(window_grid(box, self.splan.blocks[k]))
-                parts.append((k, part, box))
-        rows = len(grid[axis]) if gated and axis is not None else 0
-        gates = {(_gate_name(token), r): (_opened, marks.get(r - 1)) for r in range(1, rows)}
-        return self._writes(parts, only, token, gates)
+                parts.append((k, self._part(k, window, windows[k], box), box))
+        return self._writes(parts, only, token, _gates(token, grid, axis if gated else None,
+                                                       marks))
 
-    def _frames_of(self, k: int) -> ShardCodec | None:
-        """The shard codec of level ``k`` when its shards are written from inner chunks
+    def _part(self, target: Target, level: da.Array, window: Box, box: Box) -> da.Array:
+        """The part of ``level`` (computed over ``window``, in storage chunks) in ``box``, in
+        the blocks its writes take: inner chunks when shards are written from them, else
+        storage objects."""
+        k = level_of(target)
+        chunks, block = tuple(self.splan.plan.levels[k].chunks), self.splan.blocks[k]
+        own = tuple(slice(lo - w0, hi - w0) for (lo, hi), (w0, _) in zip(box, window, strict=True))
+        part = level[own]
+        if self._frames_of(target) is not None:  # shards from inner chunks, one by one
+            grid = window_grid(box, chunks)
+            return part if part.chunks == grid else part.rechunk(grid)
+        if chunks != block:
+            return part.rechunk(window_grid(box, block))
+        return part
+
+    def _frames_of(self, target: Target) -> ShardCodec | None:
+        """The shard codec of ``target`` when its shards are written from inner chunks
         encoded one at a time (``omescale.ngff.shard_io``): a shard's pixels are then never
         joined whole (a 64x2048x2048 uint16 shard is 512 MiB)."""
-        array = self._array(k)
+        array = self._array(target)
         codec = shard_codec(array)
-        chunks = tuple(self.splan.plan.levels[k].chunks)
+        chunks = tuple(self.splan.plan.levels[level_of(target)].chunks)
         return codec if codec is not None and codec.inner.chunks == chunks else None
 
-    def _writes(self, parts: Sequence[tuple[int, da.Array, Box]],
-                only: set[tuple[int, tuple[int, ...]]] | None, token: str,
-                gates: dict[Any, Any]) -> Delayed:
+    def _writes(self, parts: Sequence[tuple[Target, da.Array, Box]], only: set[ObjectId] | None,
+                token: str, gates: dict[Any, Any]) -> Delayed:
+        """The unit's final task, after the writes of ``parts``; its value counts the objects
+        of levels written (scratch objects are written but not counted)."""
         name = f"omescale-unit-write-{token}"
         layer: dict[Any, Any] = {}
         writes: list[Any] = []
-        for k, part, box in parts:
-            block = self.splan.blocks[k]
-            first = tuple(lo // b for (lo, _), b in zip(box, block, strict=True))
-            codec = self._frames_of(k)
-            if codec is not None:
-                writes += _shard_writes(layer, part, self._array(k), codec, first,
-                                        [i for kk, i in only or () if kk == k]
-                                        if only is not None else None, f"{name}-{k}")
-                continue
-            offsets = [list(itertools.accumulate(c, initial=lo))
-                       for c, (lo, _) in zip(part.chunks, box, strict=True)]
-            for idx in itertools.product(*(range(n) for n in part.numblocks)):
-                index = tuple(f + i for f, i in zip(first, idx, strict=True))
-                if only is not None and (k, index) not in only:
-                    continue
-                region = tuple(slice(o[i], o[i + 1]) for o, i in zip(offsets, idx, strict=True))
-                layer[(name, k, *index)] = (store_block, (part.name, *idx), self._array(k),
-                                            region)
-                writes.append((name, k, *index))
+        scratch: list[Any] = []
+        for n, (k, part, box) in enumerate(parts):
+            keys = self._part_writes(layer, f"{name}-{n}", k, part, box, only)
+            (scratch if isinstance(k, Chain) else writes).extend(keys)
         final = f"omescale-unit-{token}"
+        if scratch:
+            layer[f"{final}-scratch"] = (_uncounted, *scratch)
+            writes.append(f"{final}-scratch")
         layer[final] = (_total, *writes)
         layer.update(gates)
         return Delayed(final, new_layer(final, layer, [p for _, p, _ in parts]))
+
+    def _part_writes(self, layer: dict[Any, Any], name: str, k: Target, part: da.Array,
+                     box: Box, only: set[ObjectId] | None) -> list[Any]:
+        """Add to ``layer`` the tasks writing ``part`` (the unit's ``box`` of target ``k``),
+        only the objects in ``only`` if given; return the keys of the tasks that store."""
+        block = self.splan.blocks[level_of(k)]
+        first = tuple(lo // b for (lo, _), b in zip(box, block, strict=True))
+        codec = self._frames_of(k)
+        if codec is not None:
+            return _shard_writes(layer, part, self._array(k), codec, first,
+                                 [i for kk, i in only or () if kk == k]
+                                 if only is not None else None, name)
+        offsets = [list(itertools.accumulate(c, initial=lo))
+                   for c, (lo, _) in zip(part.chunks, box, strict=True)]
+        keys = []
+        for idx in itertools.product(*(range(n) for n in part.numblocks)):
+            index = tuple(f + i for f, i in zip(first, idx, strict=True))
+            if only is not None and (k, index) not in only:
+                continue
+            region = tuple(slice(o[i], o[i + 1]) for o, i in zip(offsets, idx, strict=True))
+            layer[(name, *index)] = (store_block, (part.name, *idx), self._array(k), region)
+            keys.append((name, *index))
+        return keys
 
 
 def _write_frames(array: zarr.Array, codec: ShardCodec, index: tuple[int, ...],

@@ -42,6 +42,7 @@ from omescale.ngff.metadata import (
     ngff_version,
 )
 from omescale.ngff.omero import add_omero
+from omescale.ngff.scratch import delete_chain, finish_after_chain
 from omescale.ngff.store import (
     acquire_lock,
     clear_store,
@@ -51,7 +52,8 @@ from omescale.ngff.store import (
     remove_partials,
     source_options,
 )
-from omescale.ngff.streamed import StreamedWrite, choose_stream
+from omescale.ngff.streamed import choose_stream
+from omescale.ngff.streamed_laplacian import streamed_work
 from omescale.plan import PyramidPlan, plan_pyramid
 from omescale.stream.job import PyramidJob, StreamJob
 from omescale.stream.units import stream_plan
@@ -126,16 +128,21 @@ def run_pyramid_job(
         arrays = open_arrays(group, plan, layouts, paths, first=first, resume=resume,
                              where=where)
         if streamed:
+            work = streamed_work(splan, src_data, arrays, group, layouts, resume=resume,
+                                 where=where)
             if resume:
-                for array in arrays[first:]:
+                for array in [*arrays[first:], *work.scratch]:
                     assert array is not None
                     remove_partials(array.store, f"{array.path}/")
-            work = StreamedWrite(splan, src_data, arrays)
             finish = partial(metadata_step, group=group, attrs=dict(attrs), lock=lock,
                              after=after, complete=complete)
+            if plan.method == Methods.LAPLACIAN:  # its scratch goes before the image is whole
+                finish = partial(finish_after_chain, group, finish)
             job = PyramidJob(splan, stream=StreamJob(splan, work, resume=resume,
                                                      finish=finish, release=release))
         else:
+            if resume:  # the scratch of a streamed start: one graph needs none
+                delete_chain(group)
             counts = pyramid_writes(src_data, plan, layouts, arrays, resume=resume)
             job = PyramidJob(splan, graph=finish_task(counts, group, attrs, lock, after=after,
                                                       complete=complete), release=release)
