@@ -16,13 +16,15 @@ from omescale.errors import InputNotFoundError
 from omescale.inputs import InputImage, open_input
 from omescale.inputs.order import in_ngff_order
 from omescale.inputs.zarr_input import level_array
+from omescale.methods import Methods
 from omescale.ngff.codecs import DEFAULT_CODEC
 from omescale.ngff.job import LevelLayout, open_arrays, pyramid_writes, storage_layout
 from omescale.ngff.metadata import ZarrFormat, attributes, read_image_metadata
 from omescale.ngff.omero import channel_count, user_channels
+from omescale.ngff.scratch import CHAIN_GROUP
 from omescale.ngff.store import open_store, open_target, source_options
 from omescale.ngff.streamed import choose_stream, stream_obstacle
-from omescale.ngff.streamed_laplacian import streamed_work
+from omescale.ngff.streamed_laplacian import chain_levels, streamed_work
 from omescale.plan import PyramidPlan, plan_pyramid
 from omescale.stream.units import StreamPlan, Unit, stream_plan
 from omescale.stream.window import WINDOW_FACTOR
@@ -123,6 +125,12 @@ def _stream_report(data: Any, splan: StreamPlan, layouts: Sequence[LevelLayout],
                      human_bytes(splan.unit_nbytes(s)), human_bytes(splan.unit_memory(s)),
                      str(splan.objects_per_unit(s)), str(tasks)])
     _table(rows, out)
+    chain = chain_levels(splan) if splan.plan.method == Methods.LAPLACIAN else []
+    if chain:
+        size = sum(splan.plan.nbytes(k) * 8 // splan.plan.dtype.itemsize for k in chain)
+        out.write(f"laplacian: the float64 Gaussian chain at levels {', '.join(map(str, chain))} "
+                  f"(where a stage ends) is kept in scratch ({CHAIN_GROUP}/<level>, "
+                  f"{human_bytes(size)}) for the next stage, deleted before the metadata\n")
     out.write(f"{head}streamed: {splan.units} units in {len(splan.stages)} stages, each a "
               "graph of its own (tasks/unit of a middle unit); on local threads as many units "
               "compute at once as their memory fits omescale.memory-budget (at most one per "

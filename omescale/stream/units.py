@@ -28,6 +28,7 @@ from typing import Any
 import dask
 
 from omescale.api import level_kernel
+from omescale.methods import Methods
 from omescale.plan import PyramidPlan
 
 __all__ = ["UNIT_BYTES", "Stage", "StreamPlan", "Unit", "iter_units", "level_kernels",
@@ -258,12 +259,15 @@ class StreamPlan:
         level it feeds are computed), its box of every later level of the stage (computed
         blocks wait until their storage object is whole) and one more copy of the largest
         object it writes (an object joined from its blocks while it is written); halos and
-        kernel temporaries, a few pixels and one block per thread, are not counted.
+        kernel temporaries, a few pixels and one block per thread, are not counted. A
+        laplacian unit also holds the float64 Gaussian chain beside each level's band.
         """
         st = self.stages[stage]
         boxes = sum(_nbytes(self.plan, k, [-(-n // _ratio(self.plan, k, st.first, a))
                                            for a, n in enumerate(st.size)])
                     for k in range(st.first, st.last + 1))
+        if Methods(self.plan.method) == Methods.LAPLACIAN:
+            boxes += boxes * 8 // self.plan.dtype.itemsize
         return boxes + max(_nbytes(self.plan, k, self.blocks[k]) for k in self.written(stage))
 
     def objects_per_unit(self, stage: int) -> int:
