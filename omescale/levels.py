@@ -6,6 +6,7 @@ level would; ``laplacian`` keeps the float gaussian chain ``G_k`` and stores ``G
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -22,7 +23,7 @@ from omescale.lift.sweep import sweep_lag
 from omescale.methods import Methods, check_dtype
 from omescale.plan import PyramidPlan, plan_pyramid
 
-__all__ = ["levels_from_plan", "pyramid"]
+__all__ = ["level_kernels", "levels_from_plan", "pyramid"]
 
 
 def _apply(kernel: Any, x: np.ndarray | da.Array, out_shape, chunks, dtype, name: str,
@@ -175,3 +176,11 @@ def pyramid(
         return levels
     return to_datatree(levels, plan.axes, [lv.scale for lv in plan.levels],
                        [lv.translation for lv in plan.levels], units=plan.units)
+
+
+def level_kernels(plan: PyramidPlan) -> list[Any]:
+    """``kernels[k]`` computes level ``k`` from level ``k - 1`` (``kernels[0]`` is None)."""
+    return [None] + [
+        level_kernel(plan.method, prev.shape, lv.factors, plan.dtype, plan.order)
+        for prev, lv in itertools.pairwise(plan.levels)
+    ]

@@ -9,8 +9,11 @@ import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, pairwise
+from typing import Any
 
-__all__ = ["AxisBlock", "chunk_offsets", "plan_axis"]
+__all__ = ["AxisBlock", "chunk_offsets", "cone_windows", "plan_axis"]
+
+Range = tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -57,3 +60,21 @@ def plan_axis(
             parts.append((j, src, slice(a - lo, b - lo)))
         blocks.append(AxisBlock((o0, o1), (lo, hi), tuple(parts)))
     return blocks
+
+
+def cone_windows(
+    kernels: Sequence[Any], first: int, last: int, own: Callable[[int], Sequence[Range]],
+) -> dict[int, tuple[Range, ...]]:
+    """``windows[k]`` for levels ``last`` down to ``first``: per axis, the range ``own(k)`` of
+    level ``k`` that a region (a strip, a work unit) writes, widened by the cone the later
+    levels reach into its neighbours (``kernels[k + 1].reach`` of ``windows[k + 1]``)."""
+    windows: dict[int, tuple[Range, ...]] = {}
+    for k in range(last, first - 1, -1):
+        win = []
+        for a, (lo, hi) in enumerate(own(k)):
+            if k < last:
+                r0, r1 = kernels[k + 1].reach(a, *windows[k + 1][a])
+                lo, hi = min(lo, r0), max(hi, r1)
+            win.append((lo, hi))
+        windows[k] = tuple(win)
+    return windows

@@ -29,6 +29,7 @@ from dask.delayed import Delayed
 
 from omescale.errors import InvalidOptionError
 from omescale.inputs.source import checked_source, from_zarr_array
+from omescale.levels import level_kernels
 from omescale.lift import lift_kernel
 from omescale.lift.culled import cullable, culled_window, holds_chunks
 from omescale.lift.layers import new_layer
@@ -41,7 +42,7 @@ from omescale.ngff.strips import window_grid
 from omescale.ngff.tasks import store_block
 from omescale.ngff.tiles import window_reads
 from omescale.plan import PyramidPlan
-from omescale.stream.units import StreamPlan, Unit, level_kernels, own_box, unit_windows
+from omescale.stream.units import StreamPlan, Unit, own_box, unit_windows
 from omescale.stream.window import client_threads
 
 __all__ = ["STREAM_OBJECTS", "StreamedWrite", "choose_stream", "stream_obstacle"]

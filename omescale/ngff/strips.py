@@ -33,10 +33,10 @@ import dask.array as da
 import zarr
 from dask.base import tokenize
 
-from omescale.api import level_kernel
 from omescale.inputs.source import checked_source, from_zarr_array
+from omescale.levels import level_kernels
 from omescale.lift import lift_kernel
-from omescale.lift.regions import chunk_offsets
+from omescale.lift.regions import chunk_offsets, cone_windows
 from omescale.lift.shifted import ShiftedKernel
 from omescale.lift.sweep import sweep_lag
 from omescale.methods import Methods
@@ -71,14 +71,6 @@ class Stage:
 
     def strips(self) -> list[tuple[int, ...]]:
         return list(itertools.product(*(range(n) for n in self.count.values())))
-
-
-def _kernels(plan: PyramidPlan) -> list[Any]:
-    """``kernels[k]`` computes level ``k`` from level ``k - 1`` (``kernels[0]`` is None)."""
-    return [None] + [
-        level_kernel(plan.method, prev.shape, lv.factors, plan.dtype, plan.order)
-        for prev, lv in itertools.pairwise(plan.levels)
-    ]
 
 
 def strip_axes(plan: PyramidPlan) -> tuple[int, ...]:
@@ -145,21 +137,15 @@ def _proper(plan: PyramidPlan, stage: Stage, k: int, axis: int, m: int) -> Range
 
 def _windows(plan: PyramidPlan, kernels, stage: Stage, strip: Sequence[int]) -> dict:
     """``windows[k]``: per axis, the range of level ``k`` the strip computes (its own part
-    plus the cone later levels of the stage reach into its neighbours)."""
-    windows: dict[int, tuple[tuple[int, int], ...]] = {}
-    for k in range(stage.last, stage.first - 1, -1):
-        win = []
-        for a, n in enumerate(plan.levels[k].shape):
-            if a not in stage.size:
-                win.append((0, n))
-                continue
-            lo, hi = _proper(plan, stage, k, a, stage.index(strip, a))
-            if k < stage.last:
-                r0, r1 = kernels[k + 1].reach(a, *windows[k + 1][a])
-                lo, hi = min(lo, r0), max(hi, r1)
-            win.append((lo, hi))
-        windows[k] = tuple(win)
-    return windows
+    plus the cone later levels of the stage reach into its neighbours; whole along the axes
+    that are not cut in strips)."""
+
+    def own(k: int) -> list[Range]:
+        return [(0, n) if a not in stage.size else
+                _proper(plan, stage, k, a, stage.index(strip, a))
+                for a, n in enumerate(plan.levels[k].shape)]
+
+    return cone_windows(kernels, stage.first, stage.last, own)
 
 
 def window_grid(window: Sequence[Range], block: Sequence[int]) -> tuple[tuple[int, ...], ...]:
@@ -207,7 +193,7 @@ def strip_writes(
     ``src`` is omescale's own read of level 0 in blocks of ``blocks[0]``; the later stages read
     their first level from ``arrays``.
     """
-    kernels = _kernels(plan)
+    kernels = level_kernels(plan)
     lag = sweep_lag()
     # Blocks without a halo are chained in row order along the first downsampled axis too:
     # left to dask's ordering, a strip was read a column at a time (a column of chunks held).

@@ -27,13 +27,13 @@ from typing import Any
 
 import dask
 
-from omescale.api import level_kernel
+from omescale.levels import level_kernels
+from omescale.lift.regions import cone_windows
 from omescale.methods import Methods
 from omescale.plan import PyramidPlan
 
-__all__ = ["UNIT_BYTES", "Stage", "StreamPlan", "Unit", "iter_units", "level_kernels",
-           "own_box", "own_range", "plan_stages", "stage_units", "stream_plan", "unit_bytes",
-           "unit_windows"]
+__all__ = ["UNIT_BYTES", "Stage", "StreamPlan", "Unit", "iter_units", "own_box", "own_range",
+           "plan_stages", "stage_units", "stream_plan", "unit_bytes", "unit_windows"]
 
 #: Default budget of one unit's box of level ``first``, in bytes (``omescale.unit-bytes``).
 UNIT_BYTES = 256 * 2**20
@@ -173,14 +173,6 @@ def iter_units(stages: Sequence[Stage]) -> Iterator[Unit]:
         yield from stage_units(stages, s)
 
 
-def level_kernels(plan: PyramidPlan) -> list[Any]:
-    """``kernels[k]`` computes level ``k`` from level ``k - 1`` (``kernels[0]`` is None)."""
-    return [None] + [
-        level_kernel(plan.method, prev.shape, lv.factors, plan.dtype, plan.order)
-        for prev, lv in itertools.pairwise(plan.levels)
-    ]
-
-
 def own_range(plan: PyramidPlan, stage: Stage, k: int, axis: int, m: int) -> Range:
     """Range of level ``k`` along ``axis`` that unit ``m`` (along that axis) writes."""
     step = stage.size[axis] // _ratio(plan, k, stage.first, axis)
@@ -193,17 +185,8 @@ def unit_windows(
 ) -> dict[int, tuple[Range, ...]]:
     """``windows[k]``: per axis, the range of level ``k`` the unit computes (its own part
     plus the cone that later levels of the stage reach into its neighbours)."""
-    windows: dict[int, tuple[Range, ...]] = {}
-    for k in range(stage.last, stage.first - 1, -1):
-        win = []
-        for a in range(len(plan.axes)):
-            lo, hi = own_range(plan, stage, k, a, unit.index[a])
-            if k < stage.last:
-                r0, r1 = kernels[k + 1].reach(a, *windows[k + 1][a])
-                lo, hi = min(lo, r0), max(hi, r1)
-            win.append((lo, hi))
-        windows[k] = tuple(win)
-    return windows
+    return cone_windows(kernels, stage.first, stage.last,
+                        lambda k: own_box(plan, stage, k, unit))
 
 
 def own_box(plan: PyramidPlan, stage: Stage, k: int, unit: Unit) -> tuple[Range, ...]:
