@@ -5,6 +5,7 @@ the client (a later stage reading the scratch written before the kill), no scrat
 a finished write, and an interrupted write's scratch never passing for a whole image.
 """
 
+import io
 import os
 import signal
 import subprocess
@@ -16,9 +17,12 @@ import numpy as np
 import pytest
 import zarr
 from _ngff_util import is_complete, read_levels, tree_bytes, zarr_input
+from ome_zarr.io import parse_url
+from ome_zarr.reader import Reader
 from references import assert_matches_reference, reference_levels
 
 import omescale
+from omescale.cli_info import info
 from omescale.ngff.scratch import CHAIN_GROUP
 from omescale.ngff.verify import verify
 
@@ -120,6 +124,10 @@ def test_resume_after_sigkill_reads_the_scratch_and_equals_a_clean_write(tmp_pat
     # The scratch left by the kill never passes for a whole image.
     report = verify(str(out))
     assert not report.ok and any("incomplete" in p.what for p in report.problems)
+    text = io.StringIO()
+    info(str(out), out=text)
+    assert "INCOMPLETE" in text.getvalue() and CHAIN_GROUP not in text.getvalue()
+    assert list(Reader(parse_url(str(out)))()) == []  # ome-zarr-py finds no image
     with dask.config.set(SMALL_UNITS):
         job = omescale.write_pyramid(source, out, stream=True, resume=True, compute=False,
                                      **KW, **SHARDED)
