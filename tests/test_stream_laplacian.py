@@ -6,6 +6,7 @@ a finished write, and an interrupted write's scratch never passing for a whole i
 """
 
 import io
+import math
 import os
 import signal
 import subprocess
@@ -25,6 +26,8 @@ import omescale
 from omescale.cli_info import info
 from omescale.ngff.scratch import CHAIN_GROUP
 from omescale.ngff.verify import verify
+from omescale.plan import plan_pyramid
+from omescale.stream.units import stream_plan
 
 RNG = np.random.default_rng(161)
 # Units of 2x32x32 pixels and 16x16 chunks: 150 and 167 leave partial units (and partial
@@ -156,3 +159,16 @@ def test_resume_after_the_scratch_was_deleted_recomputes_the_chain(tmp_path, sou
                                          **KW, **V2).run()
     assert written == 0  # every level's object was there; only the chain was recomputed
     assert tree_bytes(out) == finished and not (out / CHAIN_GROUP).exists()
+
+
+def test_later_stages_budget_the_float64_chain_they_read():
+    """A stage after the first reads G_first as float64: its unit is budgeted at 8 bytes a
+    pixel (the 8 GiB benchmark volume's stage 1 is 16x1024x2048, not 16x2048x2048)."""
+    plan = plan_pyramid((64, 8192, 8192), np.uint16, chunks=(16, 512, 512), method="laplacian")
+    splan = stream_plan(plan, [lv.chunks for lv in plan.levels], budget=256 * 2**20)
+    assert [(st.first, st.last) for st in splan.stages] == [(0, 2), (2, 3), (3, 5)]
+    assert splan.stages[1].size == (16, 1024, 2048)
+    for st in splan.stages[1:]:
+        shape = plan.levels[st.first].shape
+        assert math.prod(min(s, n) for s, n in zip(st.size, shape, strict=True)) * 8 \
+            <= 256 * 2**20

@@ -87,6 +87,16 @@ def _nbytes(plan: PyramidPlan, first: int, size: Sequence[int]) -> int:
     return math.prod(min(s, n) for s, n in zip(size, shape, strict=True)) * plan.dtype.itemsize
 
 
+def _held(plan: PyramidPlan, first: int, size: Sequence[int]) -> int:
+    """Bytes of a unit's box ``size`` of level ``first`` as the unit reads it: in the output
+    dtype, but a laplacian stage after the first reads the float64 Gaussian chain back
+    (``omescale.ngff.scratch``)."""
+    n = _nbytes(plan, first, size)
+    if first > 0 and Methods(plan.method) == Methods.LAPLACIAN:
+        return n * 8 // plan.dtype.itemsize
+    return n
+
+
 def plan_stages(
     plan: PyramidPlan, blocks: Sequence[Sequence[int]], budget: int | None = None,
     start: int = 0,
@@ -95,9 +105,10 @@ def plan_stages(
     first one computing from level ``start`` (0, or the last level already stored when levels
     are added to an existing image).
 
-    Each stage takes as many levels as fit a unit within ``budget`` bytes of level ``first``,
-    and at least one; the unit is the smallest box whole in every one of its levels' objects,
-    then widened by whole boxes within the budget (:func:`_widen`).
+    Each stage takes as many levels as fit a unit within ``budget`` bytes of level ``first``
+    (as the unit reads it: :func:`_held`), and at least one; the unit is the smallest box
+    whole in every one of its levels' objects, then widened by whole boxes within the budget
+    (:func:`_widen`).
     """
     budget = unit_bytes() if budget is None else budget
     levels, stages, first = plan.levels, [], start
@@ -107,8 +118,8 @@ def plan_stages(
         return (Stage(start, start, size, _count(levels[start].shape, size)),)
     while first < len(levels) - 1:
         last = first + 1
-        while last + 1 < len(levels) and _nbytes(plan, first, _box(plan, blocks, first,
-                                                                   last + 1)) <= budget:
+        while last + 1 < len(levels) and _held(plan, first, _box(plan, blocks, first,
+                                                                 last + 1)) <= budget:
             last += 1
         box = _box(plan, blocks, first, last)
         size = _widen(plan, first, box, budget, _reaching_axes(plan, kernels, first, last, box))
@@ -149,7 +160,7 @@ def _widen(plan: PyramidPlan, first: int, box: Sequence[int], budget: int,
         count = -(-shape[a] // size[a])
         if count == 1:
             continue
-        across = _nbytes(plan, first, size) // min(size[a], shape[a])
+        across = _held(plan, first, size) // min(size[a], shape[a])
         most = budget // (across * size[a])
         if most < 2:
             break
