@@ -35,6 +35,7 @@ from omescale.lift.culled import cullable, culled_window, holds_chunks
 from omescale.lift.layers import new_layer
 from omescale.lift.shifted import ShiftedKernel
 from omescale.lift.sweep import sweep_axis, sweep_lag
+from omescale.methods import Methods
 from omescale.ngff.present import objects_done
 from omescale.ngff.scratch import Chain
 from omescale.ngff.shard_io import ShardCodec, encode_inner, shard_codec, write_shard
@@ -49,6 +50,9 @@ __all__ = ["STREAM_OBJECTS", "StreamedWrite", "choose_stream", "stream_obstacle"
 
 #: Storage objects above which a write streams by default (``omescale.stream-objects``).
 STREAM_OBJECTS = 4096
+#: laplacian streams above this share of that: its one graph holds the float chain, so its
+#: memory grows with the image (1.1-1.2 GiB at 2 GiB, 1.8 GiB at 8 GiB; streamed 1.0-1.1 GiB).
+LAPLACIAN_SHARE = 16
 
 Box = tuple[tuple[int, int], ...]
 #: What a unit stores into: level ``k`` of the pyramid, or (laplacian) a scratch array.
@@ -67,7 +71,8 @@ def stream_obstacle(src: Any, plan: PyramidPlan) -> str | None:
 def choose_stream(src: Any, plan: PyramidPlan, layouts: Sequence[Any], *,
                   stream: bool | None, splan: StreamPlan) -> bool:
     """Whether to stream: as asked, else when the pyramid has more storage objects than the
-    ``omescale.stream-objects`` setting (default :data:`STREAM_OBJECTS`) and can stream, else
+    ``omescale.stream-objects`` setting (default :data:`STREAM_OBJECTS`; laplacian: a
+    :data:`LAPLACIAN_SHARE` th of it) and can stream, else
     on a ``distributed`` client when the first stage of ``splan`` has a unit for every worker
     thread (a unit is one task there: its blocks never travel between workers; see
     docs/decisions.md, "A cluster runs units").
@@ -83,6 +88,8 @@ def choose_stream(src: Any, plan: PyramidPlan, layouts: Sequence[Any], *,
     if obstacle is not None:
         return False
     limit = int(dask.config.get("omescale.stream-objects", None) or STREAM_OBJECTS)
+    if Methods(plan.method) == Methods.LAPLACIAN:
+        limit = max(1, limit // LAPLACIAN_SHARE)
     objects = sum(math.prod(-(-n // b) for n, b in zip(lv.shape, lt.block, strict=True))
                   for lv, lt in zip(plan.levels, layouts, strict=True))
     if objects > limit:
