@@ -293,12 +293,12 @@ def test_streaming_is_chosen_by_size(tmp_path, source):
         assert not job(IMAGE, "c.zarr").streamed  # numpy: omescale does not read it itself
         assert job(source, "d.zarr", method="laplacian").streamed  # its chain in scratch
     # laplacian's one graph holds its float chain and grows with the image: it streams from
-    # a sixteenth of the objects the other methods do.
+    # an eighth of the objects the other methods do.
     objects = job(source, "e.zarr").plan.total_objects
-    with dask.config.set({"omescale.stream-objects": 16 * (objects - 1)}):
+    with dask.config.set({"omescale.stream-objects": 8 * (objects - 1)}):
         assert job(source, "f.zarr", method="laplacian").streamed
         assert not job(source, "g.zarr", method="resize").streamed
-    with dask.config.set({"omescale.stream-objects": 16 * objects}):
+    with dask.config.set({"omescale.stream-objects": 8 * objects}):
         assert not job(source, "h.zarr", method="laplacian").streamed
 
 
