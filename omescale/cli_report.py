@@ -21,7 +21,7 @@ from omescale.ngff.codecs import DEFAULT_CODEC
 from omescale.ngff.job import LevelLayout, open_arrays, pyramid_writes, storage_layout
 from omescale.ngff.metadata import ZarrFormat, attributes, read_image_metadata
 from omescale.ngff.omero import channel_count, user_channels
-from omescale.ngff.scratch import CHAIN_GROUP
+from omescale.ngff.scratch import CHAIN_DTYPE, CHAIN_GROUP
 from omescale.ngff.store import open_store, open_target, source_options
 from omescale.ngff.streamed import choose_stream, stream_obstacle
 from omescale.ngff.streamed_laplacian import chain_levels, streamed_work
@@ -127,7 +127,8 @@ def _stream_report(data: Any, splan: StreamPlan, layouts: Sequence[LevelLayout],
     _table(rows, out)
     chain = chain_levels(splan) if splan.plan.method == Methods.LAPLACIAN else []
     if chain:
-        size = sum(splan.plan.nbytes(k) * 8 // splan.plan.dtype.itemsize for k in chain)
+        size = sum(splan.plan.nbytes(k) * CHAIN_DTYPE.itemsize // splan.plan.dtype.itemsize
+                   for k in chain)
         out.write(f"laplacian: the float64 Gaussian chain at levels {', '.join(map(str, chain))} "
                   f"(where a stage ends) is kept in scratch ({CHAIN_GROUP}/<level>, "
                   f"{human_bytes(size)}) for the next stage, deleted before the metadata\n")

@@ -25,10 +25,11 @@ import math
 
 import numpy as np
 import zarr
-from zarr.codecs import BytesCodec, Crc32cCodec, ShardingCodec
+from zarr.codecs import ShardingCodec
 
 from omescale._internals import default_buffer_prototype, sync
-from omescale.ngff.chunk_io import chunk_codec, decode_chunk
+from omescale.ngff.chunk_io import chunk_codec, decode_chunk, object_key
+from omescale.ngff.shard_io import index_layout
 from omescale.ngff.store import atomic_writes
 
 __all__ = [
@@ -37,12 +38,6 @@ __all__ = [
 ]
 
 _EMPTY = np.uint64(2**64 - 1)  # offset and length of an inner chunk a shard does not hold
-
-
-def object_key(array: zarr.Array, index: tuple[int, ...]) -> str:
-    """Store key (from the store root) of the storage object at block ``index``."""
-    key = array.metadata.encode_chunk_key(tuple(index))
-    return f"{array.path}/{key}" if array.path else key
 
 
 def object_index(array: zarr.Array, key: str) -> tuple[int, ...]:
@@ -87,25 +82,12 @@ def _error(exc: BaseException) -> str:
     return f"cannot be decoded ({type(exc).__name__}: {' '.join(str(exc).split())})"
 
 
-def _index_layout(codec: ShardingCodec) -> tuple[str, int] | None:
-    """(index location, checksum bytes) of a shard index omescale can parse, else None."""
-    chain = list(codec.index_codecs)
-    if not chain or not isinstance(chain[0], BytesCodec):
-        return None
-    endian = chain[0].endian
-    if endian is not None and str(getattr(endian, "value", endian)) != "little":
-        return None
-    if chain[1:] and not (len(chain) == 2 and isinstance(chain[1], Crc32cCodec)):
-        return None
-    return str(getattr(codec.index_location, "value", codec.index_location)), 4 * len(chain[1:])
-
-
 def _shard_entries(raw: np.ndarray, codec: ShardingCodec,
                    per_shard: tuple[int, ...]) -> np.ndarray | str | None:
     """The (offset, length) of every inner chunk (shape ``per_shard + (2,)``), a problem when
     the shard cannot hold its index, or None when the index layout is not one omescale
     parses."""
-    layout = _index_layout(codec)
+    layout = index_layout(codec)
     if layout is None:
         return None
     location, checksum = layout

@@ -36,7 +36,8 @@ from omescale.ngff.retry import retried
 
 __all__ = [
     "ChunkCodec", "all_fill", "chunk_codec", "chunk_index", "decode_chunk", "encode_chunk",
-    "put_object", "read_chunk", "supported_store", "v3_compressor", "write_chunk",
+    "fill_value", "object_key", "put_object", "read_chunk", "supported_store", "v3_compressor",
+    "write_chunk",
 ]
 
 _STORES = (LocalStore, FsspecStore, MemoryStore)
@@ -113,9 +114,14 @@ def chunk_codec(array: zarr.Array) -> ChunkCodec | None:
         ok, compressor = _v2_compressor(metadata)
     if not ok:
         return None
-    fill = np.asarray(metadata.fill_value if metadata.fill_value is not None else 0, dtype)
     return ChunkCodec(compressor, metadata.zarr_format == 2, dtype, tuple(array.chunks),
-                      fill[()], bool(array.config.write_empty_chunks))
+                      fill_value(array), bool(array.config.write_empty_chunks))
+
+
+def fill_value(array: zarr.Array) -> Any:
+    """``array``'s fill value as a scalar of its dtype (0 when it has none)."""
+    fill = array.metadata.fill_value
+    return np.asarray(fill if fill is not None else 0, np.dtype(array.dtype))[()]
 
 
 def chunk_index(
@@ -131,8 +137,9 @@ def chunk_index(
     return tuple(index)
 
 
-def _key(array: zarr.Array, index: tuple[int, ...]) -> str:
-    key = array.metadata.encode_chunk_key(index)
+def object_key(array: zarr.Array, index: tuple[int, ...]) -> str:
+    """Store key (from the store root) of the storage object at block ``index``."""
+    key = array.metadata.encode_chunk_key(tuple(index))
     return f"{array.path}/{key}" if array.path else key
 
 
@@ -168,7 +175,7 @@ def read_chunk(
     """Chunk ``index`` of ``array``, cut at the array's end; the fill value where not stored."""
     shape = tuple(min(c, n - i * c)
                   for i, c, n in zip(index, codec.chunks, array.shape, strict=True))
-    key = _key(array, index)
+    key = object_key(array, index)
     buffer = retried(lambda: _get(array.store, key), f"get of {key}")
     if buffer is None:
         return np.full(shape, codec.fill_value, codec.dtype)
@@ -207,7 +214,7 @@ def write_chunk(
     """Store ``block`` as chunk ``index`` of ``array`` (padded with the fill value at the
     array's end), or delete the chunk when it is all fill value and empty chunks are not
     written: what ``array[region] = block`` stores."""
-    put_object(array.store, _key(array, index), encode_chunk(block, codec))
+    put_object(array.store, object_key(array, index), encode_chunk(block, codec))
 
 
 def put_object(store: Any, key: str, frame: bytes | None) -> None:

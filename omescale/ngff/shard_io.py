@@ -34,13 +34,15 @@ from zarr.codecs import BytesCodec, Crc32cCodec, ShardingCodec
 from omescale.ngff.chunk_io import (
     ChunkCodec,
     encode_chunk,
+    fill_value,
+    object_key,
     put_object,
     supported_store,
     v3_compressor,
 )
 
-__all__ = ["ShardCodec", "encode_inner", "inner_regions", "morton_order", "shard_bytes",
-           "shard_codec", "store_shard", "write_shard"]
+__all__ = ["ShardCodec", "encode_inner", "index_layout", "inner_regions", "morton_order",
+           "shard_bytes", "shard_codec", "store_shard", "write_shard"]
 
 _ABSENT = np.uint64(2**64 - 1)
 
@@ -76,6 +78,15 @@ def _little_bytes(codec: object) -> bool:
         endian is None or str(getattr(endian, "value", endian)) == "little")
 
 
+def index_layout(sharding: ShardingCodec) -> tuple[str, int] | None:
+    """(location, ``"start"`` or ``"end"``; bytes of its crc32c, 0 or 4) of a shard index of
+    little-endian uint64 (offset, length) pairs, or None for index codecs other than those."""
+    index, checksum = _checksummed(tuple(sharding.index_codecs))
+    if len(index) != 1 or not _little_bytes(index[0]):
+        return None
+    return str(getattr(sharding.index_location, "value", sharding.index_location)), 4 * checksum
+
+
 def shard_codec(array: zarr.Array) -> ShardCodec | None:
     """How ``array`` stores its shards, if this module can write them, else None."""
     if array.shards is None or not supported_store(array):
@@ -89,18 +100,16 @@ def shard_codec(array: zarr.Array) -> ShardCodec | None:
         return None
     inner, inner_checksum = _checksummed(tuple(sharding.codecs))
     ok, compressor = v3_compressor(inner)
-    index, index_checksum = _checksummed(tuple(sharding.index_codecs))
-    if not ok or len(index) != 1 or not _little_bytes(index[0]):
+    layout = index_layout(sharding)
+    if not ok or layout is None:
         return None
+    location, checksum = layout
     dtype = np.dtype(array.dtype)
-    fill = np.asarray(array.metadata.fill_value if array.metadata.fill_value is not None
-                      else 0, dtype)
-    location = str(getattr(sharding.index_location, "value", sharding.index_location))
     return ShardCodec(
-        inner=ChunkCodec(compressor, False, dtype, tuple(sharding.chunk_shape), fill[()],
+        inner=ChunkCodec(compressor, False, dtype, tuple(sharding.chunk_shape), fill_value(array),
                          bool(array.config.write_empty_chunks)),
         inner_checksum=inner_checksum, shape=tuple(array.shape), shards=tuple(array.shards),
-        index_at_start=location == "start", index_checksum=index_checksum,
+        index_at_start=location == "start", index_checksum=bool(checksum),
     )
 
 
@@ -181,9 +190,7 @@ def write_shard(array: zarr.Array, codec: ShardCodec, index: Coords,
                 frames: Mapping[Coords, bytes | None]) -> None:
     """Store shard ``index`` of ``array`` from its inner chunks' ``frames`` (one ``set``), or
     delete it when it holds no inner chunk: what zarr stores for the same values."""
-    key = array.metadata.encode_chunk_key(tuple(index))
-    put_object(array.store, f"{array.path}/{key}" if array.path else key,
-               shard_bytes(codec, frames))
+    put_object(array.store, object_key(array, index), shard_bytes(codec, frames))
 
 
 def store_shard(block: np.ndarray, array: zarr.Array, codec: ShardCodec,
